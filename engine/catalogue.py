@@ -1,0 +1,107 @@
+"""What `forms/` declares besides forms: roles (lane -> role), agencies, boards and demo users."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import InvalidDiagram, Problem
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role of the catalogue and the lane that names it in diagrams."""
+
+    role: str
+    lane: str | None
+    level: str
+    agency_scoped: bool
+    title: str
+    agency_variable: str | None = None
+    initiator: bool = False
+
+
+@dataclass(frozen=True)
+class Board:
+    """A Local Safeguarding Children Board and the process its cases run."""
+
+    code: str
+    name: str
+    process: str
+    reference_prefix: str
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The role catalogue, agencies and boards, read from files a process owner edits."""
+
+    roles: tuple[Role, ...]
+    scope_variable: str
+    agencies: Mapping[str, Mapping[str, Any]]
+    boards: tuple[Board, ...]
+    users: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+
+    def role_for_lane(self, lane: str | None) -> Role | None:
+        """The role a lane name stands for, or None."""
+        if lane is None:
+            return None
+        for role in self.roles:
+            if role.lane == lane:
+                return role
+        return None
+
+    def role(self, name: str) -> Role | None:
+        """The role called `name`, or None."""
+        return next((r for r in self.roles if r.role == name), None)
+
+    def agency_variable(self, role: Role) -> str:
+        """The workflow variable naming the agency of an agency-scoped task."""
+        return role.agency_variable or self.scope_variable
+
+    def board(self, code: str) -> Board | None:
+        """The board with this code, or None."""
+        return next((b for b in self.boards if b.code == code), None)
+
+    def board_for_process(self, process_id: str) -> Board | None:
+        """The board whose cases run `process_id`, or None."""
+        return next((b for b in self.boards if b.process == process_id), None)
+
+    def initiator_role(self) -> Role | None:
+        """The role given to whoever starts a case."""
+        return next((r for r in self.roles if r.initiator), None)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InvalidDiagram([Problem("catalogue_missing", f"{path.name} is missing", file=str(path))]) from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidDiagram([Problem("catalogue_invalid", f"not valid JSON: {exc}", file=str(path))]) from exc
+
+
+def load_catalogue(forms_dir: Path) -> Catalogue:
+    """Read roles.json, agencies.json, boards.json (and users.json when present) from `forms_dir`."""
+    roles_doc = _read_json(forms_dir / "roles.json")
+    roles = tuple(
+        Role(
+            role=r["role"], lane=r.get("lane"), level=r.get("level", "case"),
+            agency_scoped=bool(r.get("agency_scoped", False)), title=r.get("title", r["role"]),
+            agency_variable=r.get("agency_variable"), initiator=bool(r.get("initiator", False)),
+        )
+        for r in roles_doc["roles"]
+    )
+    agencies = {a["code"]: a for a in _read_json(forms_dir / "agencies.json")["agencies"]}
+    boards = tuple(
+        Board(code=b["code"], name=b["name"], process=b["process"], reference_prefix=b.get("reference_prefix", "SCR"))
+        for b in _read_json(forms_dir / "boards.json")["boards"]
+    )
+    users_path = forms_dir / "users.json"
+    users = tuple(_read_json(users_path)["users"]) if users_path.exists() else ()
+    return Catalogue(
+        roles=roles, scope_variable=roles_doc.get("scope_variable", "agency"), agencies=agencies,
+        boards=boards, users=users,
+    )

@@ -1,0 +1,67 @@
+"""The engine's error hierarchy; the web layer maps each to one HTTP status in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class NotFound(EngineError):
+    """The thing asked for does not exist (or the caller may not know that it does)."""
+
+
+class NotPermitted(EngineError):
+    """The caller holds no role that allows this action."""
+
+
+class Conflict(EngineError):
+    """Someone else changed the case first (stale version) or the task is no longer ready."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid form field: where and why."""
+
+    field: str
+    message: str
+
+
+class InvalidSubmission(EngineError):
+    """Form data failed validation; `errors` lists each field's problem."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors) or "invalid submission")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a diagram is refused, naming the file and element."""
+
+    code: str
+    message: str
+    element: str | None = None
+    file: str | None = None
+
+    def __str__(self) -> str:
+        where = ":".join(p for p in (self.file, self.element) if p)
+        return f"{where}: {self.message} [{self.code}]" if where else f"{self.message} [{self.code}]"
+
+
+class InvalidDiagram(EngineError):
+    """A diagram (or its forms) was refused; `problems` names each element at fault."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ExpressionError(EngineError):
+    """An expression or script is outside the restricted language, or failed to evaluate."""
+
+
+class WorkflowFailed(EngineError):
+    """The workflow engine could not proceed (an error inside the running diagram)."""

@@ -1,0 +1,286 @@
+"""The restricted expression language of diagrams: an AST allow-list walked by hand, never `eval`/`exec`."""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping, MutableMapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+
+from engine import clock
+from engine.errors import ExpressionError
+
+MAX_SOURCE = 4000
+MAX_NODES = 400
+MAX_LINES = 60
+MAX_SEQUENCE = 100_000
+
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
+}
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.Not: operator.not_, ast.USub: operator.neg, ast.UAdd: operator.pos,
+}
+_ALLOWED: tuple[type[ast.AST], ...] = (
+    ast.Expression, ast.Module, ast.Assign, ast.Expr, ast.Constant, ast.Name, ast.Load, ast.Store,
+    ast.List, ast.Tuple, ast.Dict, ast.Subscript, ast.Slice, ast.Compare, ast.BoolOp, ast.And, ast.Or,
+    ast.UnaryOp, ast.BinOp, ast.IfExp, ast.Call, *_COMPARE, *_BINARY, *_UNARY,
+)
+
+
+def to_datetime(value: Any) -> datetime:
+    """Read an ISO date or date-time (naive means UTC) as an aware UTC datetime."""
+    if isinstance(value, datetime):
+        return clock.utc(value)
+    if not isinstance(value, str):
+        raise ExpressionError(f"expected an ISO date, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ExpressionError(f"{value!r} is not an ISO date") from exc
+    return clock.utc(parsed)
+
+
+def iso(moment: datetime) -> str:
+    """Format an instant as ISO 8601 UTC with offset (what SpiffWorkflow timers need)."""
+    return clock.utc(moment).replace(microsecond=0).isoformat()
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ExpressionError(f"expected a number, got {value!r}")
+    return value
+
+
+def add_days(start: Any, days: Any) -> str:
+    """`start` plus `days` calendar days."""
+    return iso(to_datetime(start) + timedelta(days=_number(days)))
+
+
+def add_weeks(start: Any, weeks: Any) -> str:
+    """`start` plus `weeks` weeks."""
+    return iso(to_datetime(start) + timedelta(weeks=_number(weeks)))
+
+
+def add_months(start: Any, months: Any) -> str:
+    """`start` plus calendar months, clamped to the month's end (31 Jan 2024 + 1 = 29 Feb 2024)."""
+    count = _number(months)
+    if int(count) != count:
+        raise ExpressionError("add_months needs a whole number of months")
+    return iso(to_datetime(start) + relativedelta(months=int(count)))
+
+
+def date_of(value: Any) -> str:
+    """The ISO calendar date (YYYY-MM-DD) of a date or date-time."""
+    return to_datetime(value).date().isoformat()
+
+
+def _now() -> str:
+    return iso(clock.current().now())
+
+
+HELPERS: dict[str, Callable[..., Any]] = {
+    "now": _now, "add_days": add_days, "add_weeks": add_weeks, "add_months": add_months,
+    "date_of": date_of, "len": len, "min": min, "max": max, "str": str, "int": int, "bool": bool,
+    "any": any, "all": all, "sorted": sorted, "abs": abs, "round": round,
+}
+_SPECIAL = {"defined"}
+
+
+def _parse(source: str, mode: str) -> ast.AST:
+    if not isinstance(source, str):
+        raise ExpressionError("expression must be text")
+    if len(source) > MAX_SOURCE:
+        raise ExpressionError(f"expression longer than {MAX_SOURCE} characters")
+    try:
+        tree = ast.parse(source.strip(), mode=mode)
+    except SyntaxError as exc:
+        raise ExpressionError(f"not a valid expression: {exc.msg}") from exc
+    _check_tree(tree)
+    return tree
+
+
+def _check_tree(tree: ast.AST) -> None:
+    count = 0
+    for node in ast.walk(tree):
+        count += 1
+        if count > MAX_NODES:
+            raise ExpressionError(f"expression has more than {MAX_NODES} parts")
+        if not isinstance(node, _ALLOWED):
+            raise ExpressionError(f"'{type(node).__name__}' is not allowed in diagram expressions")
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise ExpressionError(f"names starting with '_' are not allowed ({node.id})")
+        if isinstance(node, ast.Constant) and not isinstance(node.value, str | int | float | bool | type(None)):
+            raise ExpressionError("only text, number, true/false and None constants are allowed")
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or (node.func.id not in HELPERS and node.func.id not in _SPECIAL):
+                name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+                raise ExpressionError(f"'{name}' is not a known function (known: {', '.join(sorted(HELPERS))})")
+            if node.keywords:
+                raise ExpressionError("keyword arguments are not allowed")
+            if any(isinstance(a, ast.Starred) for a in node.args):
+                raise ExpressionError("starred arguments are not allowed")
+        if isinstance(node, ast.Assign):
+            if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+                raise ExpressionError("a script line must be 'name = expression'")
+        if isinstance(node, ast.Dict) and any(k is None for k in node.keys):
+            raise ExpressionError("'**' unpacking is not allowed")
+
+
+def check_expression(source: str) -> None:
+    """Refuse `source` unless it is a single expression in the restricted language."""
+    _parse(source, "eval")
+
+
+def check_script(source: str) -> None:
+    """Refuse `source` unless every line is `name = expression` in the restricted language."""
+    tree = _parse(source, "exec")
+    assert isinstance(tree, ast.Module)
+    if len(tree.body) > MAX_LINES:
+        raise ExpressionError(f"script longer than {MAX_LINES} statements")
+    for statement in tree.body:
+        if not isinstance(statement, ast.Assign):
+            raise ExpressionError("a script line must be 'name = expression'")
+
+
+def evaluate(source: str, data: Mapping[str, Any]) -> Any:
+    """Evaluate a restricted expression against workflow data."""
+    tree = _parse(source, "eval")
+    assert isinstance(tree, ast.Expression)
+    return _Evaluator(data).visit(tree.body)
+
+
+def run_script(source: str, data: MutableMapping[str, Any]) -> None:
+    """Run `name = expression` lines, writing each result into `data`."""
+    tree = _parse(source, "exec")
+    assert isinstance(tree, ast.Module)
+    for statement in tree.body:
+        if not isinstance(statement, ast.Assign):
+            raise ExpressionError("a script line must be 'name = expression'")
+        target = statement.targets[0]
+        assert isinstance(target, ast.Name)
+        data[target.id] = _Evaluator(data).visit(statement.value)
+
+
+class _Evaluator:
+    """Walks an allow-listed tree; every node kind it meets was checked by `_check_tree`."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+
+    def visit(self, node: ast.AST) -> Any:
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            raise ExpressionError(f"'{type(node).__name__}' is not allowed in diagram expressions")
+        return method(node)
+
+    def visit_Constant(self, node: ast.Constant) -> Any:
+        return node.value
+
+    def visit_Name(self, node: ast.Name) -> Any:
+        if node.id in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[node.id]
+        if node.id not in self.data:
+            raise ExpressionError(f"unknown variable '{node.id}'")
+        return self.data[node.id]
+
+    def visit_List(self, node: ast.List) -> Any:
+        return [self.visit(e) for e in node.elts]
+
+    def visit_Tuple(self, node: ast.Tuple) -> Any:
+        return tuple(self.visit(e) for e in node.elts)
+
+    def visit_Dict(self, node: ast.Dict) -> Any:
+        return {self.visit(k): self.visit(v) for k, v in zip(node.keys, node.values, strict=True) if k is not None}
+
+    def visit_Subscript(self, node: ast.Subscript) -> Any:
+        container = self.visit(node.value)
+        if not isinstance(container, list | tuple | dict | str):
+            raise ExpressionError(f"cannot index into {type(container).__name__}")
+        key = self.visit(node.slice)
+        try:
+            return container[key]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ExpressionError(f"no item {key!r}") from exc
+
+    def visit_Slice(self, node: ast.Slice) -> Any:
+        parts = [self.visit(p) if p is not None else None for p in (node.lower, node.upper, node.step)]
+        return slice(*parts)
+
+    def visit_Compare(self, node: ast.Compare) -> Any:
+        left = self.visit(node.left)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = self.visit(comparator)
+            try:
+                if not _COMPARE[type(op)](left, right):
+                    return False
+            except TypeError as exc:
+                raise ExpressionError(str(exc)) from exc
+            left = right
+        return True
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> Any:
+        result: Any = None
+        for value in node.values:
+            result = self.visit(value)
+            if isinstance(node.op, ast.And) and not result:
+                return result
+            if isinstance(node.op, ast.Or) and result:
+                return result
+        return result
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
+        try:
+            return _UNARY[type(node.op)](self.visit(node.operand))
+        except TypeError as exc:
+            raise ExpressionError(str(exc)) from exc
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        left, right = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, ast.Mult):
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_SEQUENCE:
+                    raise ExpressionError("result too large")
+        try:
+            result = _BINARY[type(node.op)](left, right)
+        except (TypeError, ZeroDivisionError, OverflowError) as exc:
+            raise ExpressionError(str(exc)) from exc
+        if isinstance(result, str | list | tuple) and len(result) > MAX_SEQUENCE:
+            raise ExpressionError("result too large")
+        return result
+
+    def visit_IfExp(self, node: ast.IfExp) -> Any:
+        return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        assert isinstance(node.func, ast.Name)
+        if node.func.id == "defined":
+            if len(node.args) != 1 or not isinstance(node.args[0], ast.Constant):
+                raise ExpressionError("defined() takes one quoted variable name")
+            return node.args[0].value in self.data
+        args = [self.visit(a) for a in node.args]
+        try:
+            return HELPERS[node.func.id](*args)
+        except ExpressionError:
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ExpressionError(f"{node.func.id}(): {exc}") from exc
+
+
+def now_iso() -> str:
+    """The engine clock's current instant as ISO UTC."""
+    return _now()
+
+
+def utc_now() -> datetime:
+    """The engine clock's current instant."""
+    return clock.current().now().astimezone(UTC)

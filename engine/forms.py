@@ -1,0 +1,47 @@
+"""Server-side validation of a submitted form against its JSON Schema, with one message per field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from engine.errors import FieldError, InvalidSubmission
+
+_FORMATS = FormatChecker()
+
+
+def _field_name(path: list[Any], fallback: str) -> str:
+    return ".".join(str(p) for p in path) or fallback
+
+
+def validate_submission(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the submitted fields if they satisfy the form's schema; raise InvalidSubmission otherwise."""
+    if not isinstance(data, Mapping):
+        raise InvalidSubmission([FieldError("", "the submission must be an object of form fields")])
+    known = set(schema.get("properties", {}))
+    errors = [FieldError(k, "this field is not part of the form") for k in data if k not in known]
+    validator = Draft202012Validator(schema, format_checker=_FORMATS)
+    for error in sorted(validator.iter_errors(dict(data)), key=lambda e: list(e.absolute_path)):
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            errors.append(FieldError(_field_name([*error.absolute_path, missing], missing), "this field is required"))
+        else:
+            errors.append(FieldError(_field_name(list(error.absolute_path), "form"), error.message))
+    if errors:
+        raise InvalidSubmission(errors)
+    return dict(data)
+
+
+def role_assignments(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(role, username) pairs requested by fields marked `x-assign-role` in the schema."""
+    pairs: list[tuple[str, str]] = []
+    for name, spec in schema.get("properties", {}).items():
+        role = spec.get("x-assign-role") if isinstance(spec, Mapping) else None
+        value = data.get(name)
+        if role and isinstance(value, str) and value:
+            pairs.append((role, value))
+        elif role and isinstance(value, list):
+            pairs.extend((role, v) for v in value if isinstance(v, str) and v)
+    return pairs

@@ -1,0 +1,195 @@
+"""The records the engine reads and writes, and the storage interface (unit of work) it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One deployed, immutable process version (spec stored once, content-hashed)."""
+
+    id: int | None
+    process_id: str
+    content_hash: str
+    spec_json: str
+    files: dict[str, str]
+    deployed_at: datetime
+    deployed_by: str | None = None
+
+
+@dataclass
+class CaseRecord:
+    """One running case: workflow state without the spec, and its optimistic-lock version."""
+
+    id: int | None
+    reference: str
+    board: str
+    process_id: str
+    version_id: int
+    state: bytes
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    data_summary: dict[str, Any] = field(default_factory=dict)
+    lock_version: int = 1
+
+
+@dataclass
+class TaskRow:
+    """Inbox projection of one ready human task."""
+
+    id: str
+    case_id: int
+    name: str
+    title: str
+    lane: str | None
+    role: str | None
+    agency: str | None
+    form: str | None
+    created_at: datetime
+    due_at: datetime | None
+    week: int | None = None
+    state: str = "ready"
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+
+
+@dataclass
+class TimerRow:
+    """A waiting timer of a case, due at a known instant."""
+
+    id: str
+    case_id: int
+    name: str
+    due_at: datetime
+    fired_at: datetime | None = None
+
+
+@dataclass
+class EventRow:
+    """One append-only audit event (hash-chained per case)."""
+
+    case_id: int | None
+    at: datetime
+    kind: str
+    actor: str | None
+    detail: dict[str, Any]
+
+
+@dataclass
+class NoticeRow:
+    """A notification addressed to a role on a case (delivered by the outbox)."""
+
+    case_id: int
+    at: datetime
+    role: str
+    agency: str | None
+    kind: str
+    message: str
+    element: str
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A person with an account."""
+
+    username: str
+    display_name: str
+    board: str | None
+    agency: str | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A role held by a user: board-wide (case_id None) or on one case, optionally for one agency."""
+
+    username: str
+    role: str
+    board: str | None
+    case_id: int | None = None
+    agency: str | None = None
+
+
+class VersionRepository(Protocol):
+    """Deployed process versions."""
+
+    def add(self, version: VersionRecord) -> VersionRecord: ...
+    def get(self, version_id: int) -> VersionRecord: ...
+    def by_hash(self, content_hash: str) -> VersionRecord | None: ...
+    def latest(self, process_id: str) -> VersionRecord | None: ...
+    def list(self) -> Sequence[VersionRecord]: ...
+
+
+class CaseRepository(Protocol):
+    """Cases; `save` raises engine.errors.Conflict when lock_version is stale."""
+
+    def add(self, case: CaseRecord) -> CaseRecord: ...
+    def get(self, case_id: int, for_update: bool = False) -> CaseRecord: ...
+    def save(self, case: CaseRecord) -> CaseRecord: ...
+    def list(self, board: str | None = None) -> Sequence[CaseRecord]: ...
+    def count(self) -> int: ...
+
+
+class TaskRepository(Protocol):
+    """Ready-task projection rows."""
+
+    def replace_for_case(self, case_id: int, rows: Iterable[TaskRow]) -> None: ...
+    def get(self, task_id: str) -> TaskRow | None: ...
+    def mark_completed(self, task_id: str, by: str, at: datetime) -> None: ...
+    def for_case(self, case_id: int) -> Sequence[TaskRow]: ...
+    def inbox(self, assignments: Sequence[Assignment]) -> Sequence[TaskRow]: ...
+
+
+class TimerRepository(Protocol):
+    """Waiting timer rows; the sweep never deserializes a workflow."""
+
+    def replace_for_case(self, case_id: int, rows: Iterable[TimerRow]) -> None: ...
+    def claim_due(self, now: datetime, limit: int) -> Sequence[TimerRow]: ...
+    def mark_fired(self, timer_id: str, at: datetime) -> None: ...
+    def next_due(self) -> datetime | None: ...
+
+
+class EventRepository(Protocol):
+    """Append-only audit log."""
+
+    def append(self, event: EventRow) -> None: ...
+    def for_case(self, case_id: int) -> Sequence[EventRow]: ...
+
+
+class NoticeRepository(Protocol):
+    """Notifications outbox."""
+
+    def add(self, notice: NoticeRow) -> None: ...
+    def for_case(self, case_id: int) -> Sequence[NoticeRow]: ...
+
+
+class PeopleRepository(Protocol):
+    """Users and the roles they hold."""
+
+    def add_user(self, user: UserRecord) -> None: ...
+    def get_user(self, username: str) -> UserRecord | None: ...
+    def users(self) -> Sequence[UserRecord]: ...
+    def assign(self, assignment: Assignment) -> None: ...
+    def assignments_of(self, username: str) -> Sequence[Assignment]: ...
+    def holders(self, role: str, board: str | None, case_id: int | None, agency: str | None) -> Sequence[str]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: `with uow: ...; uow.commit()`; leaving without commit rolls back."""
+
+    versions: VersionRepository
+    cases: CaseRepository
+    tasks: TaskRepository
+    timers: TimerRepository
+    events: EventRepository
+    notices: NoticeRepository
+    people: PeopleRepository
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(self, *args: object) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...

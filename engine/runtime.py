@@ -1,0 +1,309 @@
+"""One case's SpiffWorkflow instance: start, ready human tasks, complete, fire timers, save and restore."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from engine import clock as clocks
+from engine import expressions
+from engine.catalogue import Catalogue
+from engine.errors import Conflict, ExpressionError, NotFound, WorkflowFailed
+from engine.forms import role_assignments, validate_submission
+from engine.script_engine import restricted_script_engine
+from engine.specs import CompiledProcess
+
+clocks.install_into_spiffworkflow()
+SCRIPT_ENGINE = restricted_script_engine()
+SERIALIZER_VERSION = BpmnWorkflowSerializer.VERSION if hasattr(BpmnWorkflowSerializer, "VERSION") else "1.5"
+
+
+class _SpeclessConverter(BpmnWorkflowConverter):  # type: ignore[misc]
+    """Writes a workflow without its spec (stored once per version) and restores it onto cached specs."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct: dict[str, Any] = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def restore_onto(self, dct: dict[str, Any], spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
+        workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+_SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
+_CONVERTER = _SpeclessConverter(BpmnWorkflow, _REGISTRY)
+
+
+@dataclass(frozen=True)
+class HumanTask:
+    """A ready task a person must do, as the inbox shows it."""
+
+    id: str
+    name: str
+    title: str
+    lane: str | None
+    role: str | None
+    agency: str | None
+    form: str | None
+    ui_form: str | None
+    due_at: datetime | None
+    week: int | None
+    planned_at: datetime | None
+    documentation: str
+
+
+@dataclass(frozen=True)
+class PendingTimer:
+    """A timer the case waits on."""
+
+    id: str
+    name: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notification a diagram asked for (reminder, escalation, information)."""
+
+    element: str
+    role: str
+    kind: str
+    message: str
+    agency: str | None
+
+
+@dataclass
+class StepResult:
+    """What one engine step produced besides the new state."""
+
+    notices: list[Notice] = field(default_factory=list)
+    assignments: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+
+def _props(task_spec: Any) -> dict[str, str]:
+    extensions = getattr(task_spec, "extensions", None) or {}
+    return dict(extensions.get("properties", {}) or {})
+
+
+def _aware(value: str) -> datetime:
+    return clocks.utc(datetime.fromisoformat(value))
+
+
+class Case:
+    """A running case: one SpiffWorkflow instance on one compiled process version."""
+
+    def __init__(self, process: CompiledProcess, catalogue: Catalogue, workflow: BpmnWorkflow) -> None:
+        self.process = process
+        self.catalogue = catalogue
+        self.workflow = workflow
+        self.workflow.script_engine = SCRIPT_ENGINE
+
+    @classmethod
+    def start(cls, process: CompiledProcess, catalogue: Catalogue, clock: clocks.Clock,
+              data: dict[str, Any] | None = None) -> tuple[Case, StepResult]:
+        """Create the workflow, seed its data and run it up to its first human task or timer."""
+        workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=SCRIPT_ENGINE)
+        if data:
+            workflow.task_tree.data.update(data)
+            for child in workflow.task_tree.children:
+                child.data.update(data)
+        case = cls(process, catalogue, workflow)
+        return case, case.advance(clock)
+
+    @classmethod
+    def restore(cls, process: CompiledProcess, catalogue: Catalogue, state: str | bytes) -> Case:
+        """Rebuild a case from `dump()` output and its (cached) process version."""
+        dct = json.loads(state)
+        version = dct.pop("serializer_version", None)
+        if version not in (None, SERIALIZER_VERSION):
+            raise WorkflowFailed(f"stored state has serializer version {version}; run the migration job")
+        return cls(process, catalogue, _CONVERTER.restore_onto(dct, process.spec, process.subprocess_specs))
+
+    def dump(self) -> str:
+        """Serialize the workflow state without its spec."""
+        _REGISTRY._encoder_mode = True
+        try:
+            dct = _CONVERTER.to_dict(self.workflow)
+            dct["serializer_version"] = SERIALIZER_VERSION
+            return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
+        finally:
+            _REGISTRY._encoder_mode = False
+
+    @property
+    def completed(self) -> bool:
+        """True when every path of the procedure has ended."""
+        return bool(self.workflow.is_completed())
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """Workflow-level data (the data of the last completed task)."""
+        last = self.workflow.last_task
+        return dict(last.data) if last is not None else {}
+
+    def _run(self, clock: clocks.Clock, action: Any) -> StepResult:
+        result = StepResult()
+
+        def did_complete(task: Any) -> None:
+            props = _props(task.task_spec)
+            role = props.get("notify")
+            if role:
+                agency = task.data.get(self.catalogue.scope_variable)
+                result.notices.append(Notice(task.task_spec.bpmn_id or task.task_spec.name, role,
+                                             props.get("notice", "information"), props.get("message", ""),
+                                             agency if isinstance(agency, str) else None))
+
+        with clocks.using(clock):
+            try:
+                action(did_complete)
+                for _ in range(100):
+                    before = self._waiting_signature()
+                    self.workflow.refresh_timers()
+                    self.workflow.do_engine_steps(did_complete_task=did_complete)
+                    if self._waiting_signature() == before:
+                        break
+            except ExpressionError as exc:
+                raise WorkflowFailed(f"a diagram expression failed: {exc}") from exc
+            except (SpiffWorkflowException, WorkflowException) as exc:
+                raise WorkflowFailed(str(exc)) from exc
+        return result
+
+    def _waiting_signature(self) -> tuple[int, int]:
+        ready = len(self.workflow.get_tasks(state=TaskState.READY))
+        return ready, len(self.workflow.event_manager.tasks)
+
+    def advance(self, clock: clocks.Clock) -> StepResult:
+        """Fire every timer due at the clock's time and run the engine until it waits for people or time."""
+        return self._run(clock, lambda _hook: None)
+
+    def _ready_task(self, task_id: str) -> Any:
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, WorkflowException, KeyError) as exc:
+            raise NotFound(f"task {task_id} is not part of this case") from exc
+        if task is None:
+            raise NotFound(f"task {task_id} is not part of this case")
+        if not task.task_spec.manual:
+            raise NotFound(f"task {task_id} is not a human task")
+        if task.state != TaskState.READY:
+            raise Conflict(f"task {task_id} is no longer waiting to be done")
+        return task
+
+    def complete(self, task_id: str, data: dict[str, Any], clock: clocks.Clock) -> StepResult:
+        """Validate `data` against the task's form, complete the task and run on (InvalidSubmission, Conflict)."""
+        task = self._ready_task(task_id)
+        form = _props(task.task_spec).get("formJsonSchemaFilename")
+        schema = self.process.form(form) if form else {"type": "object", "properties": {}}
+        clean = validate_submission(schema, data)
+        assignments = [(role, user, self._assigned_agency(task, role, clean))
+                       for role, user in role_assignments(schema, clean)]
+
+        def act(hook: Any) -> None:
+            task.data.update(clean)
+            task.run()
+            hook(task)
+
+        result = self._run(clock, act)
+        result.assignments = assignments
+        return result
+
+    def _assigned_agency(self, task: Any, role_name: str, clean: dict[str, Any]) -> str | None:
+        """The agency a role assigned from a form field is held for (None when the role is not scoped)."""
+        role = self.catalogue.role(role_name)
+        if role is None or not role.agency_scoped:
+            return None
+        variable = self.catalogue.agency_variable(role)
+        value = clean.get(variable, task.data.get(variable))
+        return value if isinstance(value, str) else None
+
+    def _agency_of(self, task: Any) -> str | None:
+        role = self.catalogue.role_for_lane(task.task_spec.lane)
+        if role is None or not role.agency_scoped:
+            return None
+        value = task.data.get(self.catalogue.agency_variable(role))
+        return value if isinstance(value, str) else None
+
+    def _due(self, task: Any, props: dict[str, str]) -> datetime | None:
+        cached = task.internal_data.get("due_at")
+        if isinstance(cached, str):
+            return _aware(cached)
+        due: datetime | None = None
+        if "due" in props:
+            with_data = dict(task.data)
+            try:
+                due = expressions.to_datetime(expressions.evaluate(props["due"], with_data))
+            except ExpressionError:
+                due = None
+        if due is None and task.parent is not None:
+            timers = [_timer_due(s) for s in task.parent.children if s is not task]
+            candidates = [t for t in timers if t is not None]
+            due = min(candidates) if candidates else None
+        if due is not None:
+            task.internal_data["due_at"] = expressions.iso(due)
+        return due
+
+    def ready_tasks(self) -> list[HumanTask]:
+        """Every human task waiting to be done, with role, agency, form and due date."""
+        tasks = []
+        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+            spec = task.task_spec
+            props = _props(spec)
+            role = self.catalogue.role_for_lane(spec.lane)
+            week = int(props["week"]) if props.get("week", "").lstrip("-").isdigit() else None
+            anchor = task.data.get(props.get("clock", "")) if props.get("clock") else None
+            planned = None
+            if week is not None and isinstance(anchor, str):
+                try:
+                    planned = _aware(expressions.add_weeks(anchor, week))
+                except ExpressionError:
+                    planned = None
+            tasks.append(HumanTask(
+                id=str(task.id), name=spec.bpmn_id or spec.name, title=spec.bpmn_name or spec.name,
+                lane=spec.lane, role=role.role if role else None, agency=self._agency_of(task),
+                form=props.get("formJsonSchemaFilename"), ui_form=props.get("formUiSchemaFilename"),
+                due_at=self._due(task, props), week=week, planned_at=planned,
+                documentation=getattr(spec, "documentation", None) or "",
+            ))
+        return tasks
+
+    def waiting_timers(self) -> list[PendingTimer]:
+        """Every timer the case waits on, with the instant it falls due."""
+        timers = []
+        for task in self.workflow.event_manager.tasks.values():
+            due = _timer_due(task)
+            if due is not None:
+                timers.append(PendingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, due))
+        return sorted(timers, key=lambda t: t.due_at)
+
+
+def _timer_due(task: Any) -> datetime | None:
+    definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(definition, TimerEventDefinition) or task.state != TaskState.WAITING:
+        return None
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):
+        value = value.get("next")
+    if not isinstance(value, str):
+        return None
+    try:
+        return _aware(value)
+    except ValueError:
+        return None

@@ -1,0 +1,249 @@
+"""Use cases, each one unit of work: deploy, start a case, list and complete tasks, fire due timers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from engine.assignment import may_act
+from engine.catalogue import Catalogue
+from engine.clock import Clock
+from engine.errors import Conflict, InvalidDiagram, NotFound, NotPermitted, Problem
+from engine.ports import (
+    Assignment, CaseRecord, EventRow, NoticeRow, TaskRow, TimerRow, UnitOfWork, UserRecord, VersionRecord,
+)
+from engine.runtime import Case, StepResult
+from engine.specs import CompiledProcess, compile_processes
+
+
+@dataclass
+class Services:
+    """The composition of replaceable parts every use case needs (one per process; cheap to share)."""
+
+    uow: Callable[[], UnitOfWork]
+    catalogue: Catalogue
+    forms: Callable[[], Mapping[str, bytes]]
+    clock: Clock
+    _compiled: dict[int, CompiledProcess] = field(default_factory=dict)
+
+    def compiled(self, version: VersionRecord) -> CompiledProcess:
+        """The compiled specs of a stored version (parsed once per process, then cached)."""
+        assert version.id is not None
+        if version.id not in self._compiled:
+            diagrams = {k[5:]: v.encode() for k, v in version.files.items() if k.startswith("bpmn/")}
+            forms = {k[6:]: v.encode() for k, v in version.files.items() if k.startswith("forms/")}
+            self._compiled[version.id] = compile_processes(diagrams, forms, self.catalogue, [version.process_id])[
+                version.process_id]
+        return self._compiled[version.id]
+
+
+def _overlay(base: Mapping[str, str], new: Mapping[str, bytes]) -> dict[str, bytes]:
+    """Latest deployed diagrams with the new files laid over them (matched by file name)."""
+    merged = {k[5:]: v.encode() for k, v in base.items() if k.startswith("bpmn/")}
+    for key, data in new.items():
+        name = PurePosixPath(key).name
+        for old in [k for k in merged if PurePosixPath(k).name == name]:
+            del merged[old]
+        merged[key] = data
+    return merged
+
+
+def check_diagrams(services: Services, diagrams: Mapping[str, bytes]) -> dict[str, CompiledProcess]:
+    """Validate diagrams (laid over the latest deployed versions) without storing anything (InvalidDiagram)."""
+    with services.uow() as uow:
+        bases = [v for b in services.catalogue.boards if (v := uow.versions.latest(b.process)) is not None]
+    merged: dict[str, bytes] = {}
+    for base in bases:
+        merged.update(_overlay(base.files, {}))
+    merged = _overlay({"bpmn/" + k: v.decode() for k, v in merged.items()}, diagrams)
+    compiled = compile_processes(merged, services.forms(), services.catalogue)
+    if not compiled:
+        raise InvalidDiagram([Problem("no_board_process",
+                                      "these diagrams define no process named in forms/boards.json")])
+    return compiled
+
+
+def deploy(services: Services, diagrams: Mapping[str, bytes], by: str | None = None) -> list[VersionRecord]:
+    """Validate and store new process versions; unchanged processes keep their version (InvalidDiagram)."""
+    compiled = check_diagrams(services, diagrams)
+    now = services.clock.now()
+    stored: list[VersionRecord] = []
+    with services.uow() as uow:
+        for process in compiled.values():
+            existing = uow.versions.by_hash(process.content_hash)
+            if existing is not None:
+                stored.append(existing)
+                continue
+            version = uow.versions.add(VersionRecord(None, process.process_id, process.content_hash, "",
+                                                     process.files, now, by))
+            uow.events.append(EventRow(None, now, "version_deployed", by,
+                                       {"process": process.process_id, "hash": process.content_hash,
+                                        "version": version.id}))
+            stored.append(version)
+        uow.commit()
+    return stored
+
+
+def _project(uow: UnitOfWork, record: CaseRecord, case: Case, now: Any) -> None:
+    """Write the inbox and timer rows of a case from its loaded workflow (same transaction as the step)."""
+    assert record.id is not None
+    created = {t.id: t.created_at for t in uow.tasks.for_case(record.id) if t.state == "ready"}
+    uow.tasks.replace_for_case(record.id, [
+        TaskRow(t.id, record.id, t.name, t.title, t.lane, t.role, t.agency, t.form, created.get(t.id, now),
+                t.due_at, t.week)
+        for t in case.ready_tasks()
+    ])
+    uow.timers.replace_for_case(record.id, [TimerRow(t.id, record.id, t.name, t.due_at) for t in case.waiting_timers()])
+
+
+def _record_step(uow: UnitOfWork, record: CaseRecord, case: Case, result: StepResult, actor: str | None,
+                 now: Any) -> CaseRecord:
+    """Save state (optimistic lock), projections, notices, assignments and audit events of one step."""
+    assert record.id is not None
+    record.state = case.dump().encode()
+    record.status = "completed" if case.completed else "open"
+    record.updated_at = now
+    record = uow.cases.save(record)
+    _project(uow, record, case, now)
+    for notice in result.notices:
+        uow.notices.add(NoticeRow(record.id, now, notice.role, notice.agency, notice.kind, notice.message,
+                                  notice.element))
+        uow.events.append(EventRow(record.id, now, "notice", None,
+                                   {"role": notice.role, "kind": notice.kind, "element": notice.element,
+                                    "agency": notice.agency}))
+    for role, username, agency in result.assignments:
+        if uow.people.get_user(username) is None:
+            raise NotFound(f"no user called {username!r} to assign as {role}")
+        uow.people.assign(Assignment(username, role, record.board, record.id, agency))
+        uow.events.append(EventRow(record.id, now, "role_assigned", actor,
+                                   {"role": role, "user": username, "agency": agency}))
+    if case.completed:
+        uow.events.append(EventRow(record.id, now, "case_completed", actor, {}))
+    return record
+
+
+def start_case(services: Services, board_code: str, username: str, data: dict[str, Any] | None = None) -> CaseRecord:
+    """Start a case of a board on its latest process version; the starter takes the initiator role."""
+    board = services.catalogue.board(board_code)
+    if board is None:
+        raise NotFound(f"no board {board_code!r}")
+    now = services.clock.now()
+    with services.uow() as uow:
+        if uow.people.get_user(username) is None:
+            raise NotPermitted(f"{username} has no account")
+        version = uow.versions.latest(board.process)
+        if version is None:
+            raise NotFound(f"no deployed process for {board.name}; run `run.py deploy bpmn/` first")
+        process = services.compiled(version)
+        case, result = Case.start(process, services.catalogue, services.clock, data)
+        reference = f"{board.reference_prefix}-{now:%Y}-{uow.cases.count() + 1:04d}"
+        assert version.id is not None
+        record = uow.cases.add(CaseRecord(None, reference, board.code, board.process, version.id,
+                                          case.dump().encode(), "open", now, now))
+        assert record.id is not None
+        initiator = services.catalogue.initiator_role()
+        if initiator is not None:
+            uow.people.assign(Assignment(username, initiator.role, board.code, record.id))
+        uow.events.append(EventRow(record.id, now, "case_started", username,
+                                   {"reference": reference, "version": version.id, "hash": version.content_hash}))
+        record = _record_step(uow, uow.cases.get(record.id), case, result, username, now)
+        uow.commit()
+        return record
+
+
+def my_tasks(services: Services, username: str) -> Sequence[TaskRow]:
+    """The ready tasks a user may act on, across cases (pure SQL; no workflow is loaded)."""
+    with services.uow() as uow:
+        return uow.tasks.inbox(uow.people.assignments_of(username))
+
+
+def complete_task(services: Services, task_id: str, username: str, data: dict[str, Any]) -> CaseRecord:
+    """Complete a ready task as `username` (NotFound, NotPermitted, InvalidSubmission, Conflict)."""
+    now = services.clock.now()
+    with services.uow() as uow:
+        row = uow.tasks.get(task_id)
+        if row is None:
+            raise NotFound(f"no task {task_id}")
+        record = uow.cases.get(row.case_id)
+        if not may_act(row, record.board, uow.people.assignments_of(username), services.catalogue):
+            raise NotPermitted(f"{username} may not act on this task")
+        if row.state != "ready":
+            raise Conflict(f"this task was completed by {row.completed_by} at {row.completed_at}")
+        case = Case.restore(services.compiled(uow.versions.get(record.version_id)), services.catalogue, record.state)
+        result = case.complete(task_id, data, services.clock)
+        uow.tasks.mark_completed(task_id, username, now)
+        uow.events.append(EventRow(record.id, now, "task_completed", username,
+                                   {"task": row.name, "title": row.title, "role": row.role, "agency": row.agency,
+                                    "fields": sorted(data)}))
+        record = _record_step(uow, record, case, result, username, now)
+        uow.commit()
+        return record
+
+
+def fire_due_timers(services: Services, limit: int = 100) -> int:
+    """Fire timers that are due, one case per transaction; returns how many cases moved on."""
+    fired = 0
+    seen: set[int] = set()
+    for _ in range(limit):
+        now = services.clock.now()
+        with services.uow() as uow:
+            due = [t for t in uow.timers.claim_due(now, 1) if t.case_id not in seen]
+            if not due:
+                return fired
+            timer = due[0]
+            seen.add(timer.case_id)
+            record = uow.cases.get(timer.case_id)
+            case = Case.restore(services.compiled(uow.versions.get(record.version_id)), services.catalogue,
+                                record.state)
+            result = case.advance(services.clock)
+            uow.timers.mark_fired(timer.id, now)
+            uow.events.append(EventRow(record.id, now, "timer_fired", None,
+                                       {"timer": timer.name, "due_at": timer.due_at.isoformat()}))
+            _record_step(uow, record, case, result, None, now)
+            uow.commit()
+            fired += 1
+    return fired
+
+
+def assign_role(services: Services, assignment: Assignment, by: str | None = None) -> None:
+    """Give a user a role, board-wide or on one case (audited)."""
+    if services.catalogue.role(assignment.role) is None:
+        raise NotFound(f"no role {assignment.role!r} in forms/roles.json")
+    with services.uow() as uow:
+        if uow.people.get_user(assignment.username) is None:
+            raise NotFound(f"no user {assignment.username!r}")
+        uow.people.assign(assignment)
+        uow.events.append(EventRow(assignment.case_id, services.clock.now(), "role_assigned", by,
+                                   {"role": assignment.role, "user": assignment.username,
+                                    "agency": assignment.agency, "board": assignment.board}))
+        uow.commit()
+
+
+def seed_users(services: Services, users: Sequence[Mapping[str, Any]]) -> int:
+    """Create users and their board-level roles from the demo list (idempotent); returns users added."""
+    added = 0
+    with services.uow() as uow:
+        for entry in users:
+            if uow.people.get_user(entry["username"]) is not None:
+                continue
+            uow.people.add_user(UserRecord(entry["username"], entry.get("display_name", entry["username"]),
+                                           entry.get("board"), entry.get("agency")))
+            for role in entry.get("roles", []):
+                uow.people.assign(Assignment(entry["username"], role, entry.get("board"), None, entry.get("agency")))
+            added += 1
+        uow.commit()
+    return added
+
+
+def case_summary(record: CaseRecord) -> dict[str, Any]:
+    """A one-line, non-identifying view of a case for listings."""
+    return {"id": record.id, "reference": record.reference, "board": record.board, "status": record.status,
+            "updated_at": record.updated_at.isoformat()}
+
+
+def dumps(value: Any) -> str:
+    """JSON for command-line output."""
+    return json.dumps(value, indent=2, default=str)

@@ -1,0 +1,348 @@
+"""Hardened parsing and validation of diagrams and their forms; compiled specs cached by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from engine import expressions
+from engine.catalogue import Catalogue
+from engine.errors import ExpressionError, InvalidDiagram, Problem
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_ELEMENTS = 20_000
+MAX_PROCESSES = 20
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_FORBIDDEN_NAMESPACES = ("http://camunda.org/schema", "http://activiti.org", "http://flowable.org")
+_FORBIDDEN_TAGS = {
+    f"{{{BPMN}}}serviceTask": "service tasks run code; use a user task or a notification event",
+    f"{{{BPMN}}}businessRuleTask": "business rule tasks (DMN) are not supported",
+    f"{{{SPIFF}}}preScript": "pre-scripts are not allowed; use a script task in the restricted language",
+    f"{{{SPIFF}}}postScript": "post-scripts are not allowed; use a script task in the restricted language",
+    f"{{{SPIFF}}}calledDecisionId": "DMN decisions are not supported",
+    f"{{{SPIFF}}}serviceTaskOperator": "service tasks are not supported",
+}
+_EXPRESSION_TAGS = {
+    f"{{{BPMN}}}conditionExpression", f"{{{BPMN}}}loopCardinality", f"{{{BPMN}}}completionCondition",
+    f"{{{BPMN}}}condition", f"{{{SPIFF}}}messagePayload",
+}
+_TIMER_TAGS = {f"{{{BPMN}}}timeDuration", f"{{{BPMN}}}timeDate", f"{{{BPMN}}}timeCycle"}
+_HUMAN_TAGS = {f"{{{BPMN}}}userTask", f"{{{BPMN}}}manualTask"}
+_ISO_LOOKALIKE = re.compile(r"^(R\d*/)?P[0-9YMWDTHS.]+$|^\d{4}-\d{2}-\d{2}")
+
+
+def hardened_parser() -> etree.XMLParser:
+    """The only XML parser uploads go through: no DTD, no entities, no network, no huge trees."""
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+        remove_pis=False, remove_comments=True,
+    )
+
+
+def parse_xml_safely(data: bytes, filename: str) -> etree._Element:
+    """Parse one uploaded BPMN file or refuse it (size, DOCTYPE, entities, PIs, shape, root)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidDiagram([Problem("too_large", f"file is larger than {MAX_FILE_BYTES // 1024} KiB", file=filename)])
+    head = data[:4096].lstrip(b"\xef\xbb\xbf").lower()
+    if b"<!doctype" in data.lower() or b"<!entity" in data.lower() or b"\x00" in head:
+        raise InvalidDiagram([Problem("doctype_not_allowed",
+                                      "a DOCTYPE or entity declaration is not allowed in a diagram", file=filename)])
+    try:
+        root = etree.fromstring(data, parser=hardened_parser())
+    except etree.XMLSyntaxError as exc:
+        raise InvalidDiagram([Problem("malformed_xml", f"not well-formed XML: {exc}", file=filename)]) from exc
+    tree = root.getroottree()
+    if tree.docinfo.doctype:
+        raise InvalidDiagram([Problem("doctype_not_allowed", "a DOCTYPE is not allowed in a diagram", file=filename)])
+    if root.tag != f"{{{BPMN}}}definitions":
+        raise InvalidDiagram([Problem("not_bpmn", f"root element is {root.tag}, expected bpmn:definitions",
+                                      file=filename)])
+    count = 0
+    for node in root.iter():
+        count += 1
+        if count > MAX_ELEMENTS:
+            raise InvalidDiagram([Problem("too_many_elements", f"more than {MAX_ELEMENTS} elements", file=filename)])
+        if isinstance(node, etree._ProcessingInstruction):
+            raise InvalidDiagram([Problem("processing_instruction", "processing instructions are not allowed",
+                                          file=filename)])
+        if isinstance(node, etree._Entity):
+            raise InvalidDiagram([Problem("doctype_not_allowed", "entities are not allowed", file=filename)])
+    for sibling in _prolog(root):
+        if isinstance(sibling, etree._ProcessingInstruction):
+            raise InvalidDiagram([Problem("processing_instruction", "processing instructions are not allowed",
+                                          file=filename)])
+    return root
+
+
+def _prolog(root: etree._Element) -> list[Any]:
+    siblings = []
+    node = root.getprevious()
+    while node is not None:
+        siblings.append(node)
+        node = node.getprevious()
+    return siblings
+
+
+def _owner_id(node: etree._Element) -> str | None:
+    """The id of the nearest ancestor-or-self element that has one (the element to blame)."""
+    while node is not None:
+        if isinstance(node.tag, str) and node.get("id"):
+            return node.get("id")
+        node = node.getparent()
+    return None
+
+
+def _properties(node: etree._Element) -> dict[str, str]:
+    return {
+        p.get("name", ""): p.get("value", "")
+        for p in node.iterfind(f"{{{BPMN}}}extensionElements/{{{SPIFF}}}properties/{{{SPIFF}}}property")
+    }
+
+
+def _check_timer_text(text: str) -> str | None:
+    """Return why a timer expression is unusable, or None (constants must parse as ISO 8601)."""
+    stripped = text.strip()
+    if _ISO_LOOKALIKE.match(stripped):
+        return f"timer value {stripped} must be quoted: \"{stripped}\""
+    try:
+        expressions.check_expression(stripped)
+    except ExpressionError as exc:
+        return str(exc)
+    try:
+        value = expressions.evaluate(stripped, {})
+    except ExpressionError:
+        return None  # depends on workflow data (e.g. a computed deadline); checked when it runs
+    if not isinstance(value, str):
+        return "a timer must give an ISO 8601 text"
+    try:
+        if value.startswith("R"):
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+        else:
+            TimerEventDefinition.parse_time_or_duration(value)
+    except Exception:  # SpiffWorkflow raises assorted errors for bad ISO text
+        return f"{value!r} is not an ISO 8601 duration or date"
+    return None
+
+
+@dataclass
+class Checked:
+    """What static checks learned about one file: problems, forms it needs, process ids it defines."""
+
+    problems: list[Problem] = field(default_factory=list)
+    forms: set[str] = field(default_factory=set)
+    processes: list[str] = field(default_factory=list)
+
+
+def check_document(root: etree._Element, filename: str, catalogue: Catalogue, forms: Mapping[str, bytes]) -> Checked:
+    """Static checks the engine relies on: no code, known lanes, forms present, expressions in the language."""
+    found = Checked()
+
+    def problem(code: str, message: str, node: etree._Element) -> None:
+        found.problems.append(Problem(code, message, element=_owner_id(node), file=filename))
+
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        namespace = etree.QName(node).namespace or ""
+        if namespace.startswith(_FORBIDDEN_NAMESPACES) or any(
+            str(k).startswith("{" + ns) for k in node.attrib for ns in _FORBIDDEN_NAMESPACES
+        ):
+            problem("script_not_allowed", "Camunda/Activiti/Flowable extensions are not supported", node)
+        if node.tag in _FORBIDDEN_TAGS:
+            problem("script_not_allowed", _FORBIDDEN_TAGS[node.tag], node)
+        elif node.tag == f"{{{BPMN}}}script":
+            try:
+                expressions.check_script(node.text or "")
+            except ExpressionError as exc:
+                problem("script_not_allowed", f"script is outside the restricted language: {exc}", node)
+        elif node.tag in _EXPRESSION_TAGS and (node.text or "").strip():
+            try:
+                expressions.check_expression(node.text or "")
+            except ExpressionError as exc:
+                problem("expression_not_allowed", f"expression is outside the restricted language: {exc}", node)
+        elif node.tag in _TIMER_TAGS:
+            reason = _check_timer_text(node.text or "")
+            if reason:
+                problem("timer_invalid", reason, node)
+        elif node.tag == f"{{{BPMN}}}process":
+            found.processes.append(node.get("id", ""))
+        elif node.tag == f"{{{BPMN}}}lane":
+            name = node.get("name")
+            if catalogue.role_for_lane(name) is None:
+                problem("unknown_lane", f"lane '{name}' is not a role of forms/roles.json", node)
+    if len(found.processes) > MAX_PROCESSES:
+        found.problems.append(Problem("too_many_processes", f"more than {MAX_PROCESSES} processes", file=filename))
+    _check_human_tasks(root, filename, catalogue, forms, found)
+    return found
+
+
+def _lanes_by_node(root: etree._Element) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for lane in root.iter(f"{{{BPMN}}}lane"):
+        for ref in lane.iterfind(f"{{{BPMN}}}flowNodeRef"):
+            index[(ref.text or "").strip()] = lane.get("name", "")
+    return index
+
+
+def _check_human_tasks(root: etree._Element, filename: str, catalogue: Catalogue, forms: Mapping[str, bytes],
+                       found: Checked) -> None:
+    lanes = _lanes_by_node(root)
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        props = _properties(node)
+        element = node.get("id")
+        if node.tag in _HUMAN_TAGS:
+            if element not in lanes:
+                found.problems.append(Problem("no_lane", "a human task must sit in a lane (a role)", element, filename))
+            form = props.get("formJsonSchemaFilename")
+            if node.tag == f"{{{BPMN}}}userTask" and not form:
+                found.problems.append(Problem("form_missing", "user task names no formJsonSchemaFilename",
+                                              element, filename))
+            for key in ("formJsonSchemaFilename", "formUiSchemaFilename"):
+                name = props.get(key)
+                if not name:
+                    continue
+                reason = _form_problem(name, forms)
+                if reason:
+                    found.problems.append(Problem("form_missing" if "not found" in reason else "form_invalid",
+                                                  reason, element, filename))
+                else:
+                    found.forms.add(name)
+        for key in ("due",):
+            if key in props:
+                try:
+                    expressions.check_expression(props[key])
+                except ExpressionError as exc:
+                    found.problems.append(Problem("expression_not_allowed", f"property {key}: {exc}", element, filename))
+        if "notify" in props and catalogue.role(props["notify"]) is None:
+            found.problems.append(Problem("unknown_role", f"notify names unknown role '{props['notify']}'",
+                                          element, filename))
+
+
+def _form_problem(name: str, forms: Mapping[str, bytes]) -> str | None:
+    if name.startswith("/") or ".." in name.split("/"):
+        return f"form path {name!r} must be relative to forms/"
+    if name not in forms:
+        return f"form {name} not found in forms/"
+    try:
+        schema = json.loads(forms[name])
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return f"form {name} is not valid JSON: {exc}"
+    if name.endswith(".schema.json"):
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            return f"form {name} is not a valid JSON Schema: {exc.message}"
+    return None
+
+
+@dataclass
+class CompiledProcess:
+    """A validated process: SpiffWorkflow specs plus the files (diagrams and forms) it was built from."""
+
+    process_id: str
+    content_hash: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    files: dict[str, str]
+
+    def form(self, name: str) -> dict[str, Any]:
+        """The JSON Schema (or UI schema) stored with this version."""
+        return json.loads(self.files["forms/" + name])
+
+
+def content_hash(process_id: str, files: Mapping[str, str]) -> str:
+    """sha256 over the process id and every file name and content, in name order."""
+    digest = hashlib.sha256(process_id.encode())
+    for name in sorted(files):
+        digest.update(b"\0" + name.encode() + b"\0" + files[name].encode())
+    return digest.hexdigest()
+
+
+def compile_processes(diagrams: Mapping[str, bytes], forms: Mapping[str, bytes], catalogue: Catalogue,
+                      wanted: list[str] | None = None) -> dict[str, CompiledProcess]:
+    """Validate diagrams and compile every board process they define (or `wanted`); refuse on any problem."""
+    problems: list[Problem] = []
+    roots: dict[str, etree._Element] = {}
+    needed_forms: dict[str, set[str]] = {}
+    defined: list[str] = []
+    for filename, data in sorted(diagrams.items()):
+        try:
+            roots[filename] = parse_xml_safely(data, filename)
+        except InvalidDiagram as exc:
+            problems.extend(exc.problems)
+            continue
+        checked = check_document(roots[filename], filename, catalogue, forms)
+        problems.extend(checked.problems)
+        needed_forms[filename] = checked.forms
+        defined.extend(checked.processes)
+    if problems:
+        raise InvalidDiagram(problems)
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    for filename, root in roots.items():
+        try:
+            parser.add_bpmn_xml(root, filename=filename)
+        except ValidationException as exc:
+            problems.append(Problem("invalid_bpmn", str(exc).splitlines()[0], exc.id or None, exc.file_name or filename))
+        except (SpiffWorkflowException, etree.LxmlError) as exc:
+            problems.append(Problem("invalid_bpmn", str(exc).splitlines()[0], None, filename))
+    if problems:
+        raise InvalidDiagram(problems)
+    targets = wanted if wanted is not None else [b.process for b in catalogue.boards if b.process in defined]
+    compiled: dict[str, CompiledProcess] = {}
+    for process_id in targets:
+        try:
+            spec = parser.get_spec(process_id)
+            subprocess_specs = parser.get_subprocess_specs(process_id)
+        except ValidationException as exc:
+            problems.append(Problem("invalid_bpmn", str(exc).splitlines()[0], exc.id or process_id,
+                                    exc.file_name or None))
+            continue
+        except (SpiffWorkflowException, KeyError) as exc:
+            problems.append(Problem("invalid_bpmn", f"cannot build process: {exc}", process_id))
+            continue
+        used = {spec.file, *(s.file for s in subprocess_specs.values())}
+        files = {"bpmn/" + name: diagrams[name].decode("utf-8") for name in sorted(used) if name in diagrams}
+        for name in sorted(used):
+            files.update({"forms/" + f: forms[f].decode("utf-8") for f in sorted(needed_forms.get(name, ()))})
+        compiled[process_id] = CompiledProcess(process_id, content_hash(process_id, files), spec,
+                                               subprocess_specs, files)
+    if problems:
+        raise InvalidDiagram(problems)
+    return compiled
+
+
+def read_diagrams(paths: list[Path], root: Path | None = None) -> dict[str, bytes]:
+    """Read .bpmn files (directories are searched recursively), keyed by path relative to `root` or name."""
+    found: dict[str, bytes] = {}
+    for path in paths:
+        files = sorted(path.rglob("*.bpmn")) if path.is_dir() else [path]
+        base = root or (path if path.is_dir() else path.parent)
+        for file in files:
+            try:
+                key = file.resolve().relative_to(base.resolve()).as_posix()
+            except ValueError:
+                key = file.name
+            found[key] = file.read_bytes()
+    return found
+
+
+def read_forms(forms_dir: Path) -> dict[str, bytes]:
+    """Read every JSON file under `forms_dir`, keyed by its path relative to it (as diagrams name them)."""
+    return {p.relative_to(forms_dir).as_posix(): p.read_bytes() for p in sorted(forms_dir.rglob("*.json"))}

@@ -1,0 +1,220 @@
+"""Command line: the demo (default), the server, the timer worker and the engine's use cases."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine import services as uc
+from engine.bootstrap import build_services
+from engine.catalogue import load_catalogue
+from engine.clock import FrozenClock
+from engine.errors import EngineError, InvalidDiagram, InvalidSubmission
+from engine.ports import Assignment
+from engine.specs import read_diagrams
+from engine.worker import run_worker, start_background_worker
+from web import config
+
+
+def _services(args: argparse.Namespace, clock: Any = None) -> uc.Services:
+    services, _ = build_services(config.database_url(), config.forms_dir(), clock)
+    return services
+
+
+def _diagrams(paths: list[str]) -> dict[str, bytes]:
+    root = config.bpmn_dir()
+    resolved = [Path(p) for p in paths]
+    inside = all(str(p.resolve()).startswith(str(root.resolve())) for p in resolved)
+    return read_diagrams(resolved, root if inside else None)
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    """Create or migrate the database schema."""
+    _services(args)
+    print(f"database ready: {config.database_url()}")
+    return 0
+
+
+def cmd_check_diagram(args: argparse.Namespace) -> int:
+    """Validate diagrams without storing anything."""
+    compiled = uc.check_diagrams(_services(args), _diagrams(args.paths))
+    for process in compiled.values():
+        humans = [t for t in process.spec.task_specs.values() if getattr(t, "manual", False)]
+        for sub in process.subprocess_specs.values():
+            humans += [t for t in sub.task_specs.values() if getattr(t, "manual", False)]
+        print(f"ok: {process.process_id}: {len(process.subprocess_specs)} called processes, "
+              f"{len(humans)} human tasks, {sum(1 for f in process.files if f.startswith('forms/'))} forms, "
+              f"hash {process.content_hash[:12]}")
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Validate and store new process versions."""
+    for version in uc.deploy(_services(args), _diagrams(args.paths), by=args.user):
+        print(f"deployed {version.process_id} as version {version.id} ({version.content_hash[:12]})")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    """Create the demo users of forms/users.json."""
+    services = _services(args)
+    added = uc.seed_users(services, load_catalogue(config.forms_dir()).users)
+    print(f"{added} demo users added")
+    return 0
+
+
+def cmd_start_case(args: argparse.Namespace) -> int:
+    """Start a case of a board as a user."""
+    data = json.loads(Path(args.data).read_text()) if args.data else None
+    record = uc.start_case(_services(args), args.board, args.user, data)
+    print(f"started {record.reference} (case {record.id})")
+    return 0
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    """List cases."""
+    services = _services(args)
+    with services.uow() as uow:
+        for record in uow.cases.list():
+            print(f"{record.id:>5}  {record.reference:<16} {record.board:<20} {record.status:<10} "
+                  f"updated {record.updated_at:%Y-%m-%d %H:%M}")
+    return 0
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    """List a user's inbox."""
+    for task in uc.my_tasks(_services(args), args.user):
+        due = f"due {task.due_at:%Y-%m-%d}" if task.due_at else "no due date"
+        print(f"{task.id}  case {task.case_id}  {task.title}  [{task.role}{'/' + task.agency if task.agency else ''}]"
+              f"  {due}")
+    return 0
+
+
+def cmd_complete(args: argparse.Namespace) -> int:
+    """Complete a task with form data read from a JSON file."""
+    data = json.loads(Path(args.data).read_text()) if args.data else {}
+    record = uc.complete_task(_services(args), args.task_id, args.user, data)
+    print(f"completed; case {record.reference} is {record.status}")
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    """Give a user a role (board-wide, or on one case with --case)."""
+    uc.assign_role(_services(args), Assignment(args.user, args.role, args.board, args.case, args.agency))
+    print("assigned")
+    return 0
+
+
+def cmd_fire_timers(args: argparse.Namespace) -> int:
+    """Fire every timer due now (or at --now)."""
+    clock = FrozenClock(datetime.fromisoformat(args.now)) if args.now else None
+    print(f"fired timers on {uc.fire_due_timers(_services(args, clock), limit=10_000)} case(s)")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the timer worker in the foreground."""
+    print("timer worker running; Ctrl-C stops it")
+    try:
+        run_worker(_services(args), threading.Event(), args.poll)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
+    """Start the web app and the timer worker in the background."""
+    from web import create_app
+
+    services = _services(args)
+    if demo:
+        versions = uc.deploy(services, read_diagrams([config.bpmn_dir()]), by="demo")
+        added = uc.seed_users(services, services.catalogue.users)
+        print(f"demo: {len(versions)} process versions deployed, {added} demo users added")
+        print("demo users (no passwords until the sign-in issue lands):")
+        for user in services.catalogue.users:
+            print(f"  {user['username']:<28} {', '.join(user.get('roles', [])) or 'case roles assigned per case'}")
+    start_background_worker(services)
+    app = create_app(services)
+    print(f"the app answers on http://{args.host}:{args.port}/  (Ctrl-C stops it)", flush=True)
+    app.run(host=args.host, port=args.port, debug=False, use_reloader=False)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line grammar."""
+    p = argparse.ArgumentParser(prog="run.py", description=__doc__)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("demo", help="deploy bpmn/, seed demo users, serve (the default)")
+    sub.add_parser("serve", help="serve the web app and the timer worker")
+    sub.add_parser("init-db", help="create or migrate the database")
+    for name, func_help in (("deploy", "validate and store diagrams"), ("check-diagram", "validate only")):
+        s = sub.add_parser(name, help=func_help)
+        s.add_argument("paths", nargs="+")
+        if name == "deploy":
+            s.add_argument("--user", default=None)
+    sub.add_parser("seed-users", help="create the demo users")
+    s = sub.add_parser("start-case")
+    s.add_argument("--board", required=True)
+    s.add_argument("--user", required=True)
+    s.add_argument("--data")
+    sub.add_parser("cases")
+    s = sub.add_parser("tasks")
+    s.add_argument("--user", required=True)
+    s = sub.add_parser("complete")
+    s.add_argument("task_id")
+    s.add_argument("--user", required=True)
+    s.add_argument("--data")
+    s = sub.add_parser("assign")
+    s.add_argument("--user", required=True)
+    s.add_argument("--role", required=True)
+    s.add_argument("--board")
+    s.add_argument("--case", type=int)
+    s.add_argument("--agency")
+    s = sub.add_parser("fire-timers")
+    s.add_argument("--now", help="ISO instant to treat as now (with offset)")
+    s = sub.add_parser("worker")
+    s.add_argument("--poll", type=float, default=1.0)
+    return p
+
+
+COMMANDS = {
+    "init-db": cmd_init_db, "check-diagram": cmd_check_diagram, "deploy": cmd_deploy, "seed-users": cmd_seed,
+    "start-case": cmd_start_case, "cases": cmd_cases, "tasks": cmd_tasks, "complete": cmd_complete,
+    "assign": cmd_assign, "fire-timers": cmd_fire_timers, "worker": cmd_worker,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; engine errors become a message and a non-zero exit."""
+    args = parser().parse_args(argv)
+    try:
+        if args.command in (None, "demo"):
+            return cmd_serve(args, demo=True)
+        if args.command == "serve":
+            return cmd_serve(args)
+        return COMMANDS[args.command](args)
+    except InvalidDiagram as exc:
+        print("refused:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except InvalidSubmission as exc:
+        print("the form has errors:", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error.field or 'form'}: {error.message}", file=sys.stderr)
+        return 3
+    except EngineError as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
