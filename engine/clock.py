@@ -86,8 +86,8 @@ def install_into_spiffworkflow() -> None:
     import SpiffWorkflow.bpmn.specs.event_definitions.timer as spiff_timer
     import SpiffWorkflow.task as spiff_task
 
-    spiff_timer.datetime = _ClockDatetime  # type: ignore[misc]
-    spiff_task.time = _ClockTime  # type: ignore[assignment]
+    spiff_timer.datetime = _ClockDatetime
+    spiff_task.time = _ClockTime
 
 
 def utc(value: datetime) -> datetime:

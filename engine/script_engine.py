@@ -8,6 +8,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine import expressions
+from engine.errors import ExpressionError
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
@@ -25,7 +26,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[
 
     def call_service(self, context: Any, **kwargs: Any) -> Any:
         """Service tasks are refused at deploy time; reaching here is a bug."""
-        raise expressions.ExpressionError("service tasks are not supported")
+        raise ExpressionError("service tasks are not supported")
 
 
 def restricted_script_engine() -> PythonScriptEngine:

@@ -13,7 +13,15 @@ from engine.catalogue import Catalogue
 from engine.clock import Clock
 from engine.errors import Conflict, InvalidDiagram, NotFound, NotPermitted, Problem
 from engine.ports import (
-    Assignment, CaseRecord, EventRow, NoticeRow, TaskRow, TimerRow, UnitOfWork, UserRecord, VersionRecord,
+    Assignment,
+    CaseRecord,
+    EventRow,
+    NoticeRow,
+    TaskRow,
+    TimerRow,
+    UnitOfWork,
+    UserRecord,
+    VersionRecord,
 )
 from engine.runtime import Case, StepResult
 from engine.specs import CompiledProcess, compile_processes
@@ -38,6 +46,11 @@ class Services:
             self._compiled[version.id] = compile_processes(diagrams, forms, self.catalogue, [version.process_id])[
                 version.process_id]
         return self._compiled[version.id]
+
+    def process_of(self, uow: UnitOfWork, record: CaseRecord) -> CompiledProcess:
+        """The compiled version a case is pinned to, read from the store only on a cache miss."""
+        cached = self._compiled.get(record.version_id)
+        return cached if cached is not None else self.compiled(uow.versions.get(record.version_id))
 
 
 def _overlay(base: Mapping[str, str], new: Mapping[str, bytes]) -> dict[str, bytes]:
@@ -108,6 +121,7 @@ def _record_step(uow: UnitOfWork, record: CaseRecord, case: Case, result: StepRe
     record.updated_at = now
     record = uow.cases.save(record)
     _project(uow, record, case, now)
+    assert record.id is not None
     for notice in result.notices:
         uow.notices.add(NoticeRow(record.id, now, notice.role, notice.agency, notice.kind, notice.message,
                                   notice.element))
@@ -172,7 +186,7 @@ def complete_task(services: Services, task_id: str, username: str, data: dict[st
             raise NotPermitted(f"{username} may not act on this task")
         if row.state != "ready":
             raise Conflict(f"this task was completed by {row.completed_by} at {row.completed_at}")
-        case = Case.restore(services.compiled(uow.versions.get(record.version_id)), services.catalogue, record.state)
+        case = Case.restore(services.process_of(uow, record), services.catalogue, record.state)
         result = case.complete(task_id, data, services.clock)
         uow.tasks.mark_completed(task_id, username, now)
         uow.events.append(EventRow(record.id, now, "task_completed", username,
@@ -196,8 +210,7 @@ def fire_due_timers(services: Services, limit: int = 100) -> int:
             timer = due[0]
             seen.add(timer.case_id)
             record = uow.cases.get(timer.case_id)
-            case = Case.restore(services.compiled(uow.versions.get(record.version_id)), services.catalogue,
-                                record.state)
+            case = Case.restore(services.process_of(uow, record), services.catalogue, record.state)
             result = case.advance(services.clock)
             uow.timers.mark_fired(timer.id, now)
             uow.events.append(EventRow(record.id, now, "timer_fired", None,

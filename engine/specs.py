@@ -229,7 +229,8 @@ def _check_human_tasks(root: etree._Element, filename: str, catalogue: Catalogue
                 try:
                     expressions.check_expression(props[key])
                 except ExpressionError as exc:
-                    found.problems.append(Problem("expression_not_allowed", f"property {key}: {exc}", element, filename))
+                    found.problems.append(
+                        Problem("expression_not_allowed", f"property {key}: {exc}", element, filename))
         if "notify" in props and catalogue.role(props["notify"]) is None:
             found.problems.append(Problem("unknown_role", f"notify names unknown role '{props['notify']}'",
                                           element, filename))
@@ -299,7 +300,8 @@ def compile_processes(diagrams: Mapping[str, bytes], forms: Mapping[str, bytes],
         try:
             parser.add_bpmn_xml(root, filename=filename)
         except ValidationException as exc:
-            problems.append(Problem("invalid_bpmn", str(exc).splitlines()[0], exc.id or None, exc.file_name or filename))
+            problems.append(
+                Problem("invalid_bpmn", str(exc).splitlines()[0], exc.id or None, exc.file_name or filename))
         except (SpiffWorkflowException, etree.LxmlError) as exc:
             problems.append(Problem("invalid_bpmn", str(exc).splitlines()[0], None, filename))
     if problems:

@@ -77,7 +77,8 @@ class Drive:
 
     def notices_of(self, kind: str | None = None, role: str | None = None) -> list[tuple[datetime, Notice]]:
         """Notices fired so far, filtered by kind and role."""
-        return [(at, n) for at, n in self.notices if (kind is None or n.kind == kind) and (role is None or n.role == role)]
+        return [(at, n) for at, n in self.notices
+                if (kind is None or n.kind == kind) and (role is None or n.role == role)]
 
     def week(self, anchor: datetime) -> int:
         """Which week (1-based, as the timetables count) the clock is in, counting from `anchor`."""
