@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Callable, Mapping, MutableMapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -17,6 +18,7 @@ MAX_SOURCE = 4000
 MAX_NODES = 400
 MAX_LINES = 60
 MAX_SEQUENCE = 100_000
+MAX_INTEGER = 10**18
 
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
@@ -105,6 +107,8 @@ def _parse(source: str, mode: str) -> ast.AST:
         tree = ast.parse(source.strip(), mode=mode)
     except SyntaxError as exc:
         raise ExpressionError(f"not a valid expression: {exc.msg}") from exc
+    except (RecursionError, MemoryError, ValueError) as exc:
+        raise ExpressionError("expression is nested too deeply") from exc
     _check_tree(tree)
     return tree
 
@@ -141,15 +145,22 @@ def check_expression(source: str) -> None:
     _parse(source, "eval")
 
 
-def check_script(source: str) -> None:
-    """Refuse `source` unless every line is `name = expression` in the restricted language."""
+def _script(source: str) -> list[ast.Assign]:
     tree = _parse(source, "exec")
     assert isinstance(tree, ast.Module)
     if len(tree.body) > MAX_LINES:
         raise ExpressionError(f"script longer than {MAX_LINES} statements")
+    statements = []
     for statement in tree.body:
         if not isinstance(statement, ast.Assign):
             raise ExpressionError("a script line must be 'name = expression'")
+        statements.append(statement)
+    return statements
+
+
+def check_script(source: str) -> None:
+    """Refuse `source` unless every line is `name = expression` in the restricted language."""
+    _script(source)
 
 
 def evaluate(source: str, data: Mapping[str, Any]) -> Any:
@@ -159,16 +170,25 @@ def evaluate(source: str, data: Mapping[str, Any]) -> Any:
     return _Evaluator(data).visit(tree.body)
 
 
+def _bounded(value: Any) -> Any:
+    """Refuse results too large to be workflow data (huge numbers, text or lists)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        raise ExpressionError("number too large")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionError("not a finite number")
+    if isinstance(value, str | list | tuple | dict) and len(value) > MAX_SEQUENCE:
+        raise ExpressionError("result too large")
+    return value
+
+
 def run_script(source: str, data: MutableMapping[str, Any]) -> None:
-    """Run `name = expression` lines, writing each result into `data`."""
-    tree = _parse(source, "exec")
-    assert isinstance(tree, ast.Module)
-    for statement in tree.body:
-        if not isinstance(statement, ast.Assign):
-            raise ExpressionError("a script line must be 'name = expression'")
+    """Run `name = expression` lines; all results are written into `data` only if every line succeeds."""
+    scratch = dict(data)
+    for statement in _script(source):
         target = statement.targets[0]
         assert isinstance(target, ast.Name)
-        data[target.id] = _Evaluator(data).visit(statement.value)
+        scratch[target.id] = _Evaluator(scratch).visit(statement.value)
+    data.update({k: v for k, v in scratch.items() if k not in data or data[k] is not v})
 
 
 class _Evaluator:
@@ -200,7 +220,10 @@ class _Evaluator:
         return tuple(self.visit(e) for e in node.elts)
 
     def visit_Dict(self, node: ast.Dict) -> Any:
-        return {self.visit(k): self.visit(v) for k, v in zip(node.keys, node.values, strict=True) if k is not None}
+        try:
+            return {self.visit(k): self.visit(v) for k, v in zip(node.keys, node.values, strict=True) if k is not None}
+        except TypeError as exc:
+            raise ExpressionError(f"not a valid dictionary key: {exc}") from exc
 
     def visit_Subscript(self, node: ast.Subscript) -> Any:
         container = self.visit(node.value)
@@ -209,7 +232,7 @@ class _Evaluator:
         key = self.visit(node.slice)
         try:
             return container[key]
-        except (KeyError, IndexError, TypeError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise ExpressionError(f"no item {key!r}") from exc
 
     def visit_Slice(self, node: ast.Slice) -> Any:
@@ -246,17 +269,17 @@ class _Evaluator:
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         left, right = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, ast.Mod) and isinstance(left, str):
+            raise ExpressionError("text formatting with % is not allowed")
         if isinstance(node.op, ast.Mult):
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_SEQUENCE:
                     raise ExpressionError("result too large")
         try:
             result = _BINARY[type(node.op)](left, right)
-        except (TypeError, ZeroDivisionError, OverflowError) as exc:
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
             raise ExpressionError(str(exc)) from exc
-        if isinstance(result, str | list | tuple) and len(result) > MAX_SEQUENCE:
-            raise ExpressionError("result too large")
-        return result
+        return _bounded(result)
 
     def visit_IfExp(self, node: ast.IfExp) -> Any:
         return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
@@ -268,19 +291,11 @@ class _Evaluator:
                 raise ExpressionError("defined() takes one quoted variable name")
             return node.args[0].value in self.data
         args = [self.visit(a) for a in node.args]
+        if node.func.id == "str" and any(isinstance(a, list | tuple | dict) for a in args):
+            raise ExpressionError("str() takes text, numbers or dates, not lists")
         try:
-            return HELPERS[node.func.id](*args)
+            return _bounded(HELPERS[node.func.id](*args))
         except ExpressionError:
             raise
-        except (TypeError, ValueError, OverflowError) as exc:
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise ExpressionError(f"{node.func.id}(): {exc}") from exc
-
-
-def now_iso() -> str:
-    """The engine clock's current instant as ISO UTC."""
-    return _now()
-
-
-def utc_now() -> datetime:
-    """The engine clock's current instant."""
-    return clock.current().now().astimezone(UTC)

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,11 @@ from engine.errors import ExpressionError, InvalidDiagram, Problem
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ELEMENTS = 20_000
 MAX_PROCESSES = 20
+MIN_CYCLE = timedelta(hours=1)
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+XINCLUDE = "http://www.w3.org/2001/XInclude"
 _FORBIDDEN_NAMESPACES = ("http://camunda.org/schema", "http://activiti.org", "http://flowable.org")
 _FORBIDDEN_TAGS = {
     f"{{{BPMN}}}serviceTask": "service tasks run code; use a user task or a notification event",
@@ -58,8 +61,9 @@ def parse_xml_safely(data: bytes, filename: str) -> etree._Element:
     """Parse one uploaded BPMN file or refuse it (size, DOCTYPE, entities, PIs, shape, root)."""
     if len(data) > MAX_FILE_BYTES:
         raise InvalidDiagram([Problem("too_large", f"file is larger than {MAX_FILE_BYTES // 1024} KiB", file=filename)])
-    head = data[:4096].lstrip(b"\xef\xbb\xbf").lower()
-    if b"<!doctype" in data.lower() or b"<!entity" in data.lower() or b"\x00" in head:
+    if b"\x00" in data[:4096]:
+        raise InvalidDiagram([Problem("malformed_xml", "not a UTF-8 XML file", file=filename)])
+    if b"<!doctype" in data.lower() or b"<!entity" in data.lower():
         raise InvalidDiagram([Problem("doctype_not_allowed",
                                       "a DOCTYPE or entity declaration is not allowed in a diagram", file=filename)])
     try:
@@ -125,13 +129,17 @@ def _check_timer_text(text: str) -> str | None:
         return str(exc)
     try:
         value = expressions.evaluate(stripped, {})
-    except ExpressionError:
-        return None  # depends on workflow data (e.g. a computed deadline); checked when it runs
+    except ExpressionError as exc:
+        if "unknown variable" in str(exc):
+            return None  # depends on workflow data (e.g. a computed deadline); checked when it runs
+        return str(exc)
     if not isinstance(value, str):
         return "a timer must give an ISO 8601 text"
     try:
         if value.startswith("R"):
-            TimerEventDefinition.parse_iso_recurring_interval(value)
+            _, start, duration = TimerEventDefinition.parse_iso_recurring_interval(value)
+            if isinstance(duration, timedelta) and duration < MIN_CYCLE:
+                return f"timer cycle {value!r} repeats more often than once an hour"
         else:
             TimerEventDefinition.parse_time_or_duration(value)
     except Exception:  # SpiffWorkflow raises assorted errors for bad ISO text
@@ -163,6 +171,8 @@ def check_document(root: etree._Element, filename: str, catalogue: Catalogue, fo
             str(k).startswith("{" + ns) for k in node.attrib for ns in _FORBIDDEN_NAMESPACES
         ):
             problem("script_not_allowed", "Camunda/Activiti/Flowable extensions are not supported", node)
+        if namespace.startswith(XINCLUDE):
+            problem("xinclude_not_allowed", "XInclude is not allowed in a diagram", node)
         if node.tag in _FORBIDDEN_TAGS:
             problem("script_not_allowed", _FORBIDDEN_TAGS[node.tag], node)
         elif node.tag == f"{{{BPMN}}}script":
@@ -218,12 +228,17 @@ def _check_human_tasks(root: etree._Element, filename: str, catalogue: Catalogue
                 name = props.get(key)
                 if not name:
                     continue
-                reason = _form_problem(name, forms)
+                reason = _form_problem(name, forms, schema=key == "formJsonSchemaFilename")
                 if reason:
                     found.problems.append(Problem("form_missing" if "not found" in reason else "form_invalid",
                                                   reason, element, filename))
                 else:
                     found.forms.add(name)
+        if "week" in props and not props["week"].lstrip("-").isdigit():
+            found.problems.append(
+                Problem("property_invalid", "property week must be a whole number", element, filename))
+        if "clock" in props and not props["clock"].isidentifier():
+            found.problems.append(Problem("property_invalid", "property clock must name a variable", element, filename))
         for key in ("due",):
             if key in props:
                 try:
@@ -236,21 +251,48 @@ def _check_human_tasks(root: etree._Element, filename: str, catalogue: Catalogue
                                           element, filename))
 
 
-def _form_problem(name: str, forms: Mapping[str, bytes]) -> str | None:
+def _form_problem(name: str, forms: Mapping[str, bytes], schema: bool) -> str | None:
     if name.startswith("/") or ".." in name.split("/"):
         return f"form path {name!r} must be relative to forms/"
     if name not in forms:
         return f"form {name} not found in forms/"
     try:
-        schema = json.loads(forms[name])
+        document = json.loads(forms[name])
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return f"form {name} is not valid JSON: {exc}"
-    if name.endswith(".schema.json"):
+    if schema:
+        if not isinstance(document, dict) or document.get("type", "object") != "object":
+            return f"form {name} must be a JSON Schema of type object"
         try:
-            Draft202012Validator.check_schema(schema)
+            Draft202012Validator.check_schema(document)
         except SchemaError as exc:
             return f"form {name} is not a valid JSON Schema: {exc.message}"
     return None
+
+
+def _recursive_calls(roots: Mapping[str, etree._Element]) -> list[Problem]:
+    """Call activities that lead back to their own process (a case would never end)."""
+    calls: dict[str, list[tuple[str, str, str]]] = {}
+    for filename, root in roots.items():
+        for process in root.iter(f"{{{BPMN}}}process"):
+            calls[process.get("id", "")] = [
+                (c.get("calledElement", ""), c.get("id", ""), filename)
+                for c in process.iter(f"{{{BPMN}}}callActivity")
+            ]
+    problems = []
+    for start, edges in calls.items():
+        for called, element, filename in edges:
+            seen, stack = set(), [called]
+            while stack:
+                current = stack.pop()
+                if current == start:
+                    problems.append(Problem("recursive_call", f"calling {called} leads back to {start}",
+                                            element, filename))
+                    break
+                if current not in seen:
+                    seen.add(current)
+                    stack.extend(c for c, _, _ in calls.get(current, []))
+    return problems
 
 
 @dataclass
@@ -293,6 +335,7 @@ def compile_processes(diagrams: Mapping[str, bytes], forms: Mapping[str, bytes],
         problems.extend(checked.problems)
         needed_forms[filename] = checked.forms
         defined.extend(checked.processes)
+    problems.extend(_recursive_calls(roots))
     if problems:
         raise InvalidDiagram(problems)
     parser = SpiffBpmnParser(validator=VALIDATOR)

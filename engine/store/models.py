@@ -1,0 +1,155 @@
+"""Typed SQLAlchemy table models: versions, cases, projections (task, timer), audit, outbox, people."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from engine.store.types import JSONText, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names (alembic needs them)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONText()}
+
+
+class ProcessVersion(Base):
+    """A deployed, immutable process version; the spec is stored once per content hash."""
+
+    __tablename__ = "process_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    spec_json: Mapped[str] = mapped_column(Text)
+    files: Mapped[dict[str, Any]]
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Case(Base):
+    """One case: gzip-compressed workflow state without spec, optimistic-lock counter."""
+
+    __tablename__ = "case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    board: Mapped[str] = mapped_column(String(100), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(40), index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    data_summary: Mapped[dict[str, Any]]
+    lock_version: Mapped[int]
+
+
+class Task(Base):
+    """Inbox projection of one human task (id is the SpiffWorkflow task uuid)."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_role_state", "role", "state"),
+        Index("ix_task_case_id_state", "case_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))  # indexed by ix_task_case_id_state
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(500))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(100))
+    agency: Mapped[str | None] = mapped_column(String(100))
+    form: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    week: Mapped[int | None]
+    state: Mapped[str] = mapped_column(String(20))
+    completed_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Timer(Base):
+    """A waiting timer of a case; the worker sweeps pending rows by due_at."""
+
+    __tablename__ = "timer"
+    __table_args__ = (Index("ix_timer_fired_at_due_at", "fired_at", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    fired_at: Mapped[datetime | None]
+
+
+class Event(Base):
+    """Append-only audit event, sha256-chained per case (prev_hash of the first event is '')."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(100))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Notice(Base):
+    """Outbox notification for a role on a case; delivered_at is set by the sender."""
+
+    __tablename__ = "notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    at: Mapped[datetime]
+    role: Mapped[str] = mapped_column(String(100))
+    agency: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(100))
+    message: Mapped[str] = mapped_column(Text)
+    element: Mapped[str] = mapped_column(String(200))
+    delivered_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class AppUser(Base):
+    """A person with an account."""
+
+    __tablename__ = "app_user"
+
+    username: Mapped[str] = mapped_column(String(200), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    board: Mapped[str | None] = mapped_column(String(100))
+    agency: Mapped[str | None] = mapped_column(String(100))
+    password_hash: Mapped[str | None] = mapped_column(String(500))
+
+
+class RoleAssignment(Base):
+    """A role held by a user on a board, optionally narrowed to one case and/or one agency."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (
+        UniqueConstraint("username", "role", "board", "case_id", "agency"),
+        Index("ix_role_assignment_role_board_case_id_agency", "role", "board", "case_id", "agency"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(ForeignKey("app_user.username"), index=True)
+    role: Mapped[str] = mapped_column(String(100))
+    board: Mapped[str | None] = mapped_column(String(100))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    agency: Mapped[str | None] = mapped_column(String(100))

@@ -1,0 +1,89 @@
+"""Users, their role assignments, and who holds a role for a task."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select, true
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound
+from engine.ports import Assignment, UserRecord
+from engine.store.models import AppUser, RoleAssignment
+from engine.store.sql import fresh
+
+
+class SqlPeopleRepository:
+    """Users and their role assignments."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add_user(self, user: UserRecord) -> None:
+        """Create the user, or update name, board and agency if the username exists."""
+        row = self.session.get(AppUser, user.username, populate_existing=True)
+        if row is None:
+            row = AppUser(username=user.username)
+            self.session.add(row)
+        row.display_name, row.board, row.agency = user.display_name, user.board, user.agency
+        self.session.flush()
+
+    def get_user(self, username: str) -> UserRecord | None:
+        """The user, if any."""
+        row = self.session.get(AppUser, username, populate_existing=True)
+        return _user(row) if row else None
+
+    def users(self) -> Sequence[UserRecord]:
+        """All users by username."""
+        return [_user(r) for r in fresh(self.session, select(AppUser).order_by(AppUser.username))]
+
+    def set_password_hash(self, username: str, password_hash: str | None) -> None:
+        """Store a (pre-hashed) password; raises NotFound for an unknown user."""
+        row = self.session.get(AppUser, username)
+        if row is None:
+            raise NotFound(f"user {username}")
+        row.password_hash = password_hash
+        self.session.flush()
+
+    def password_hash(self, username: str) -> str | None:
+        """The stored password hash, if the user exists and has one."""
+        return self.session.scalar(select(AppUser.password_hash).where(AppUser.username == username))
+
+    def assign(self, assignment: Assignment) -> None:
+        """Grant a role; granting one already held changes nothing."""
+        a = assignment
+        exists = self.session.scalar(
+            select(RoleAssignment.id).where(
+                RoleAssignment.username == a.username,
+                RoleAssignment.role == a.role,
+                RoleAssignment.board.is_not_distinct_from(a.board),
+                RoleAssignment.case_id.is_not_distinct_from(a.case_id),
+                RoleAssignment.agency.is_not_distinct_from(a.agency),
+            )
+        )
+        if exists is None:
+            self.session.add(
+                RoleAssignment(username=a.username, role=a.role, board=a.board, case_id=a.case_id, agency=a.agency)
+            )
+            self.session.flush()
+
+    def assignments_of(self, username: str) -> Sequence[Assignment]:
+        """The roles a user holds, in order of granting."""
+        stmt = select(RoleAssignment).where(RoleAssignment.username == username).order_by(RoleAssignment.id)
+        return [
+            Assignment(username=r.username, role=r.role, board=r.board, case_id=r.case_id, agency=r.agency)
+            for r in fresh(self.session, stmt)
+        ]
+
+    def holders(self, role: str, board: str | None, case_id: int | None, agency: str | None) -> Sequence[str]:
+        """Usernames who would see a task of `role` on this board/case/agency (the inbox rule, inverted)."""
+        ra = RoleAssignment
+        board_ok = or_(ra.board.is_(None), ra.board == board) if board is not None else ra.board.is_(None)
+        case_ok = or_(ra.case_id.is_(None), ra.case_id == case_id) if case_id is not None else ra.case_id.is_(None)
+        agency_ok = true() if agency is None else ra.agency == agency
+        stmt = select(ra.username).where(ra.role == role, board_ok, case_ok, agency_ok).distinct()
+        return sorted(self.session.scalars(stmt).all())
+
+
+def _user(row: AppUser) -> UserRecord:
+    return UserRecord(username=row.username, display_name=row.display_name, board=row.board, agency=row.agency)

@@ -1,0 +1,145 @@
+"""Task and timer projection rows: the inbox query and the timer claim."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy.orm import Session
+
+from engine.errors import Conflict
+from engine.ports import Assignment, TaskRow, TimerRow
+from engine.store.models import Case, Task, Timer
+from engine.store.sql import fresh, rowcount
+
+TASK_FIELDS = (
+    "id", "case_id", "name", "title", "lane", "role", "agency", "form",
+    "created_at", "due_at", "week", "state", "completed_at", "completed_by",
+)  # fmt: skip
+
+
+class SqlTaskRepository:
+    """Human-task projection rows and the inbox query."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def replace_for_case(self, case_id: int, rows: Iterable[TaskRow]) -> None:
+        """Replace the case's open task rows with `rows`; completed rows are kept as history."""
+        rows = list(rows)
+        ids = [r.id for r in rows]
+        self.session.execute(
+            delete(Task)
+            .where(Task.case_id == case_id, or_(Task.state != "completed", Task.id.in_(ids)))
+            .execution_options(synchronize_session=False)
+        )
+        if rows:
+            values = [{f: getattr(r, f) for f in TASK_FIELDS} | {"case_id": case_id} for r in rows]
+            self.session.execute(insert(Task), values)
+
+    def get(self, task_id: str) -> TaskRow | None:
+        """The task row, if any."""
+        rows = fresh(self.session, select(Task).where(Task.id == task_id))
+        return _task(rows[0]) if rows else None
+
+    def mark_completed(self, task_id: str, by: str, at: datetime) -> None:
+        """Mark a ready task completed; raises Conflict if it is no longer ready."""
+        stmt = (
+            update(Task)
+            .where(Task.id == task_id, Task.state == "ready")
+            .values(state="completed", completed_by=by, completed_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(self.session.execute(stmt)) != 1:
+            raise Conflict(f"task {task_id} is no longer ready")
+
+    def for_case(self, case_id: int) -> Sequence[TaskRow]:
+        """All task rows of a case, by creation."""
+        stmt = select(Task).where(Task.case_id == case_id).order_by(Task.created_at, Task.id)
+        return [_task(r) for r in fresh(self.session, stmt)]
+
+    def inbox(self, assignments: Sequence[Assignment]) -> Sequence[TaskRow]:
+        """Ready tasks any of `assignments` may act on, soonest due first (undated last), in one query."""
+        clauses = [_matches(a) for a in dict.fromkeys(assignments)]
+        if not clauses:
+            return []
+        stmt = (
+            select(Task)
+            .join(Case, Case.id == Task.case_id)
+            .where(Task.state == "ready", or_(*clauses))
+            .order_by(Task.due_at.asc().nulls_last(), Task.created_at, Task.id)
+        )
+        return [_task(r) for r in fresh(self.session, stmt)]
+
+
+def _matches(a: Assignment) -> ColumnElement[bool]:
+    """Task filter for one assignment: role; board (None = all boards); case; agency scope."""
+    board = true() if a.board is None else Case.board == a.board
+    case = true() if a.case_id is None else Task.case_id == a.case_id
+    # An agency-scoped task is only for holders of that agency; an unscoped task is for every holder.
+    agency = Task.agency.is_(None) if a.agency is None else or_(Task.agency.is_(None), Task.agency == a.agency)
+    return and_(Task.role == a.role, board, case, agency)
+
+
+def _task(row: Task) -> TaskRow:
+    return TaskRow(**{f: getattr(row, f) for f in TASK_FIELDS})
+
+
+class SqlTimerRepository:
+    """Waiting-timer rows, claimed by workers without deserializing workflows."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def replace_for_case(self, case_id: int, rows: Iterable[TimerRow]) -> None:
+        """Replace the case's pending timers with `rows`; fired rows are kept as history."""
+        rows = list(rows)
+        ids = [r.id for r in rows]
+        self.session.execute(
+            delete(Timer)
+            .where(Timer.case_id == case_id, or_(Timer.fired_at.is_(None), Timer.id.in_(ids)))
+            .execution_options(synchronize_session=False)
+        )
+        if rows:
+            values = [
+                {"id": r.id, "case_id": case_id, "name": r.name, "due_at": r.due_at, "fired_at": r.fired_at}
+                for r in rows
+            ]
+            self.session.execute(insert(Timer), values)
+
+    def claim_due(self, now: datetime, limit: int) -> Sequence[TimerRow]:
+        """Pending timers due by `now`, locked until commit (PG: SKIP LOCKED; SQLite: BEGIN IMMEDIATE)."""
+        stmt = (
+            select(Timer)
+            .where(Timer.fired_at.is_(None), Timer.due_at <= now)
+            .order_by(Timer.due_at, Timer.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return [_timer(r) for r in fresh(self.session, stmt)]
+
+    def mark_fired(self, timer_id: str, at: datetime) -> None:
+        """Record that a timer fired; raises Conflict if it had already fired (or does not exist)."""
+        stmt = (
+            update(Timer)
+            .where(Timer.id == timer_id, Timer.fired_at.is_(None))
+            .values(fired_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(self.session.execute(stmt)) != 1:
+            raise Conflict(f"timer {timer_id} already fired")
+
+    def next_due(self) -> datetime | None:
+        """The earliest due instant among pending timers."""
+        return self.session.scalar(select(func.min(Timer.due_at)).where(Timer.fired_at.is_(None)))
+
+    def for_case(self, case_id: int) -> Sequence[TimerRow]:
+        """All timer rows of a case, soonest first."""
+        stmt = select(Timer).where(Timer.case_id == case_id).order_by(Timer.due_at, Timer.id)
+        return [_timer(r) for r in fresh(self.session, stmt)]
+
+
+def _timer(row: Timer) -> TimerRow:
+    return TimerRow(id=row.id, case_id=row.case_id, name=row.name, due_at=row.due_at, fired_at=row.fired_at)

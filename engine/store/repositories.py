@@ -1,0 +1,185 @@
+"""Version and case repositories, and the one import point for every SQL repository implementation."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Sequence
+from dataclasses import replace
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import Conflict, NotFound
+from engine.ports import CaseRecord, VersionRecord
+from engine.store.audit import SqlEventRepository
+from engine.store.models import Case, ProcessVersion
+from engine.store.outbox import SqlNoticeRepository
+from engine.store.people import SqlPeopleRepository
+from engine.store.projections import SqlTaskRepository, SqlTimerRepository
+from engine.store.sql import fresh, rowcount
+
+__all__ = [
+    "SqlCaseRepository",
+    "SqlEventRepository",
+    "SqlNoticeRepository",
+    "SqlPeopleRepository",
+    "SqlTaskRepository",
+    "SqlTimerRepository",
+    "SqlVersionRepository",
+    "compress",
+    "decompress",
+]
+
+
+def compress(state: bytes) -> bytes:
+    """Gzip workflow state deterministically (no timestamp in the header)."""
+    return gzip.compress(state, compresslevel=6, mtime=0)
+
+
+def decompress(blob: bytes) -> bytes:
+    """Inverse of compress."""
+    return gzip.decompress(blob)
+
+
+class SqlVersionRepository:
+    """Deployed process versions."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, version: VersionRecord) -> VersionRecord:
+        """Store a new version; returns it with its id."""
+        row = ProcessVersion(
+            process_id=version.process_id,
+            content_hash=version.content_hash,
+            spec_json=version.spec_json,
+            files=dict(version.files),
+            deployed_at=version.deployed_at,
+            deployed_by=version.deployed_by,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return replace(version, id=row.id)
+
+    def get(self, version_id: int) -> VersionRecord:
+        """The version with this id; raises NotFound."""
+        row = self.session.get(ProcessVersion, version_id)
+        if row is None:
+            raise NotFound(f"process version {version_id}")
+        return _version(row)
+
+    def by_hash(self, content_hash: str) -> VersionRecord | None:
+        """The version with this content hash, if deployed."""
+        rows = fresh(self.session, select(ProcessVersion).where(ProcessVersion.content_hash == content_hash))
+        return _version(rows[0]) if rows else None
+
+    def latest(self, process_id: str) -> VersionRecord | None:
+        """The most recently deployed version of a process."""
+        stmt = (
+            select(ProcessVersion)
+            .where(ProcessVersion.process_id == process_id)
+            .order_by(ProcessVersion.id.desc())
+            .limit(1)
+        )
+        rows = fresh(self.session, stmt)
+        return _version(rows[0]) if rows else None
+
+    def list(self) -> Sequence[VersionRecord]:
+        """All versions, oldest first."""
+        return [_version(r) for r in fresh(self.session, select(ProcessVersion).order_by(ProcessVersion.id))]
+
+
+def _version(row: ProcessVersion) -> VersionRecord:
+    return VersionRecord(
+        id=row.id,
+        process_id=row.process_id,
+        content_hash=row.content_hash,
+        spec_json=row.spec_json,
+        files=dict(row.files),
+        deployed_at=row.deployed_at,
+        deployed_by=row.deployed_by,
+    )
+
+
+class SqlCaseRepository:
+    """Cases with gzip-compressed state and optimistic locking on lock_version."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, case: CaseRecord) -> CaseRecord:
+        """Store a new case; returns it with its id."""
+        row = Case(
+            reference=case.reference,
+            board=case.board,
+            process_id=case.process_id,
+            version_id=case.version_id,
+            state=compress(case.state),
+            status=case.status,
+            created_at=case.created_at,
+            updated_at=case.updated_at,
+            data_summary=dict(case.data_summary),
+            lock_version=case.lock_version,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return replace(case, id=row.id)
+
+    def get(self, case_id: int, for_update: bool = False) -> CaseRecord:
+        """The case; `for_update` locks its row (PostgreSQL) until commit. Raises NotFound."""
+        stmt = select(Case).where(Case.id == case_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        rows = fresh(self.session, stmt)
+        if not rows:
+            raise NotFound(f"case {case_id}")
+        return _case(rows[0])
+
+    def save(self, case: CaseRecord) -> CaseRecord:
+        """Write the case if nobody saved it since it was read; returns it with lock_version + 1.
+
+        Raises Conflict when the stored lock_version differs from `case.lock_version`.
+        """
+        new_version = case.lock_version + 1
+        stmt = (
+            update(Case)
+            .where(Case.id == case.id, Case.lock_version == case.lock_version)
+            .values(
+                state=compress(case.state),
+                status=case.status,
+                updated_at=case.updated_at,
+                data_summary=dict(case.data_summary),
+                lock_version=new_version,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(self.session.execute(stmt)) != 1:
+            raise Conflict(f"case {case.id} was changed by someone else (version {case.lock_version} is stale)")
+        return replace(case, lock_version=new_version)
+
+    def list(self, board: str | None = None) -> Sequence[CaseRecord]:
+        """All cases (of one board if given), oldest first."""
+        stmt = select(Case).order_by(Case.id)
+        if board is not None:
+            stmt = stmt.where(Case.board == board)
+        return [_case(r) for r in fresh(self.session, stmt)]
+
+    def count(self) -> int:
+        """Number of cases."""
+        return self.session.scalar(select(func.count()).select_from(Case)) or 0
+
+
+def _case(row: Case) -> CaseRecord:
+    return CaseRecord(
+        id=row.id,
+        reference=row.reference,
+        board=row.board,
+        process_id=row.process_id,
+        version_id=row.version_id,
+        state=decompress(row.state),
+        status=row.status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        data_summary=dict(row.data_summary),
+        lock_version=row.lock_version,
+    )

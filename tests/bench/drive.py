@@ -1,0 +1,86 @@
+"""Drive real cases through the service layer with generated form data (benchmarks and smoke runs)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine import services as uc
+from engine.ports import Assignment, TaskRow
+from engine.services import Services
+from tests.formfill import fill
+
+SUPERUSER = "bench.everyone"
+
+# Field values that steer a Dorset or B&P case down the main SCR path without loops.
+SCR_PATH: dict[str, Any] = {
+    "decision": "scr", "recommendation": "scr", "criteria_met": True, "appears_to_meet_criteria": True,
+    "meets_criteria": True, "revisions_required": False, "revision_required": False, "imr_adequate": True,
+    "adequate": True, "family_involved": True, "plan_implemented": True, "action_plan_implemented": True,
+    "implemented": True, "extension_needed": False, "publish": True,
+}
+
+
+def with_many_agencies(forms: Mapping[str, bytes], codes: list[str]) -> dict[str, bytes]:
+    """Forms whose agency pickers also accept `codes` (synthetic agencies for scale runs)."""
+    changed: dict[str, bytes] = {}
+    for name, data in forms.items():
+        if not name.endswith(".schema.json"):
+            changed[name] = data
+            continue
+        schema = json.loads(data)
+        for prop in schema.get("properties", {}).values():
+            items = prop.get("items") if isinstance(prop, dict) else None
+            if isinstance(items, dict) and "enum" in items and "police" in items["enum"]:
+                items["enum"] = list(dict.fromkeys([*items["enum"], *codes]))
+                items.pop("enumNames", None)
+                prop.pop("maxItems", None)
+        changed[name] = json.dumps(schema).encode()
+    return changed
+
+
+def grant_everything(services: Services, board: str, agencies: list[str]) -> None:
+    """One user holding every role of the board, for every agency (drives only)."""
+    uc.seed_users(services, [{"username": SUPERUSER, "display_name": "Bench driver", "board": board, "roles": []}])
+    with services.uow() as uow:
+        for role in services.catalogue.roles:
+            uow.people.assign(Assignment(SUPERUSER, role.role, board))
+            if role.agency_scoped:
+                for agency in agencies:
+                    uow.people.assign(Assignment(SUPERUSER, role.role, board, None, agency))
+        uow.commit()
+
+
+def ready(services: Services, case_id: int) -> list[TaskRow]:
+    """The case's ready tasks."""
+    with services.uow() as uow:
+        return [t for t in uow.tasks.for_case(case_id) if t.state == "ready"]
+
+
+def form_data(services: Services, case_id: int, task: TaskRow, choices: Mapping[str, Any]) -> dict[str, Any]:
+    """Generated valid data for a task's form, assigning every role-picker to the driver."""
+    with services.uow() as uow:
+        process = services.process_of(uow, uow.cases.get(case_id))
+    if not task.form:
+        return {}
+    schema = process.form(task.form)
+    picked = dict(choices)
+    for name, prop in schema.get("properties", {}).items():
+        if isinstance(prop, dict) and prop.get("x-assign-role") and name not in picked:
+            picked[name] = [SUPERUSER] if prop.get("type") == "array" else SUPERUSER
+    return fill(schema, {k: v for k, v in picked.items() if k in schema.get("properties", {})})
+
+
+def drive_until(services: Services, case_id: int, done: Callable[[list[TaskRow]], bool],
+                choices: Mapping[str, Any], max_steps: int = 400) -> list[TaskRow]:
+    """Complete ready tasks (unscoped first) until `done(ready tasks)` holds; returns the ready tasks."""
+    for _ in range(max_steps):
+        tasks = ready(services, case_id)
+        if done(tasks):
+            return tasks
+        if not tasks:
+            raise AssertionError("the case has no ready task and the goal is not reached")
+        task = sorted(tasks, key=lambda t: (t.agency is not None, t.created_at, t.name))[0]
+        uc.complete_task(services, task.id, SUPERUSER, form_data(services, case_id, task, choices))
+    raise AssertionError(f"goal not reached in {max_steps} steps")

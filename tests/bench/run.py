@@ -1,0 +1,242 @@
+"""Benchmarks with their targets, measured against raw SpiffWorkflow in the same run.
+
+Run from the repository root: `.venv/bin/python -m tests.bench.run [--quick]`. Prints each figure beside its
+target and writes bench-results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from sqlalchemy import insert
+
+from engine import expressions
+from engine import services as uc
+from engine.bootstrap import build_services
+from engine.clock import FrozenClock, SystemClock
+from engine.ports import Assignment
+from engine.runtime import Case
+from engine.specs import read_diagrams, read_forms
+from engine.store.models import Case as CaseRow
+from engine.store.models import ProcessVersion, Task, Timer
+from tests.bench.drive import SCR_PATH, SUPERUSER, drive_until, form_data, grant_everything, ready, with_many_agencies
+
+ROOT = Path(__file__).resolve().parents[2]
+T0 = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
+REAL_AGENCIES = ["social_care", "police", "education", "health_commissioning", "health_acute"]
+RAW_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+RAW_ENGINE = PythonScriptEngine(environment=TaskDataEnvironment(dict(expressions.HELPERS)))
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    """Milliseconds one call takes."""
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    """Median and p95 of millisecond samples."""
+    ordered = sorted(samples)
+    return {"p50": round(statistics.median(ordered), 3),
+            "p95": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 3), "n": len(ordered)}
+
+
+def services_on(url: str, agencies: list[str] | None = None) -> uc.Services:
+    """Services with bpmn/ deployed (optionally accepting synthetic agencies) and the demo users."""
+    services, _ = build_services(url, ROOT / "forms", FrozenClock(T0))
+    if agencies:
+        forms = with_many_agencies(read_forms(ROOT / "forms"), agencies)
+        services.forms = lambda: forms
+    uc.deploy(services, read_diagrams([ROOT / "bpmn"]), by="bench")
+    uc.seed_users(services, services.catalogue.users)
+    return services
+
+
+def agencies_for(count: int) -> list[str]:
+    """The five core agencies, then synthetic ones up to `count`."""
+    return (REAL_AGENCIES + [f"agency_{i:03d}" for i in range(count)])[:count]
+
+
+def mid_review(services: uc.Services, board: str, agencies: list[str]) -> int:
+    """Start a case and drive it until every agency's IMR work has begun; returns the case id."""
+    record = uc.start_case(services, board, SUPERUSER)
+    assert record.id is not None
+    drive_until(services, record.id, lambda tasks: {t.agency for t in tasks} >= set(agencies),
+                {**SCR_PATH, "agencies": agencies})
+    return record.id
+
+
+def raw_step(full_json: str, task_id: str, data: dict[str, Any]) -> None:
+    """Raw SpiffWorkflow's cost of the same step: deserialize with spec, complete, serialize."""
+    workflow = RAW_SERIALIZER.deserialize_json(full_json)
+    workflow.script_engine = RAW_ENGINE
+    task = workflow.get_task_from_id(uuid.UUID(task_id))
+    task.data.update(data)
+    task.run()
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
+    RAW_SERIALIZER.serialize_json(workflow)
+
+
+def bench_request(count: int, board: str, workdir: Path) -> dict[str, Any]:
+    """Our request (load, complete, save, commit) vs raw SpiffWorkflow, on a mid-review case with `count` agencies."""
+    agencies = agencies_for(count)
+    services = services_on(f"sqlite:///{workdir / f'request{count}.sqlite3'}", agencies)
+    grant_everything(services, board, agencies)
+    case_id = mid_review(services, board, agencies)
+    ours: list[float] = []
+    raw: list[float] = []
+    for task in [t for t in ready(services, case_id) if t.agency][: min(count, 20)]:
+        data = form_data(services, case_id, task, {**SCR_PATH, "agencies": agencies})
+        with services.uow() as uow:
+            record = uow.cases.get(case_id)
+            case = Case.restore(services.process_of(uow, record), services.catalogue, record.state)
+        full = RAW_SERIALIZER.serialize_json(case.workflow)
+        raw.append(min(timed(partial(raw_step, full, task.id, data)) for _ in range(3)))
+        ours.append(timed(partial(uc.complete_task, services, task.id, SUPERUSER, data)))
+    ratio = statistics.median(ours) / statistics.median(raw)
+    return {"agencies": count, "ours_ms": summary(ours), "raw_ms": summary(raw), "ratio": round(ratio, 2),
+            "target": 1.5, "met": ratio <= 1.5}
+
+
+def bench_start(board: str, workdir: Path) -> dict[str, Any]:
+    """Starting a case up to its first user task, through the service layer (with its commit)."""
+    services = services_on(f"sqlite:///{workdir / 'start.sqlite3'}")
+    samples = [timed(lambda: uc.start_case(services, board, "dorset.admin")) for _ in range(30)]
+    result = summary(samples[5:])
+    return {**result, "target_ms": 10, "met": result["p50"] <= 10}
+
+
+def bench_state_size(board: str, workdir: Path) -> dict[str, Any]:
+    """Stored state of a mid-review case with five agencies."""
+    services = services_on(f"sqlite:///{workdir / 'size.sqlite3'}")
+    grant_everything(services, board, REAL_AGENCIES)
+    case_id = mid_review(services, board, REAL_AGENCIES)
+    with services.uow() as uow:
+        record = uow.cases.get(case_id)
+        case = Case.restore(services.process_of(uow, record), services.catalogue, record.state)
+    without_spec = len(record.state)
+    full = len(RAW_SERIALIZER.serialize_json(case.workflow))
+    stored = len(gzip.compress(record.state))
+    return {"stored_bytes_gzip": stored, "json_without_spec_bytes": without_spec, "raw_full_json_bytes": full,
+            "target_bytes": 70_000, "met": without_spec <= 70_000}
+
+
+def populate(services: uc.Services, engine_url: str, cases: int) -> None:
+    """Bulk-insert `cases` cases with 20 task rows each (2 ready) and one future timer each."""
+    from sqlalchemy import create_engine
+    engine = create_engine(engine_url)
+    roles = [r.role for r in services.catalogue.roles if r.lane]
+    with engine.begin() as conn:
+        version_id = conn.execute(insert(ProcessVersion).values(
+            process_id="bench", content_hash=uuid.uuid4().hex, spec_json="", files={}, deployed_at=T0,
+            deployed_by="bench").returning(ProcessVersion.id)).scalar_one()
+        start = conn.execute(insert(CaseRow).values(
+            reference=f"B-{uuid.uuid4().hex[:8]}", board="dorset", process_id="bench", version_id=version_id,
+            state=b"", status="open", created_at=T0, updated_at=T0, data_summary={}, lock_version=1,
+        ).returning(CaseRow.id)).scalar_one()
+        case_rows = [dict(reference=f"B-{i}-{uuid.uuid4().hex[:6]}", board="dorset" if i % 2 else "bournemouth-poole",
+                          process_id="bench", version_id=version_id, state=b"", status="open", created_at=T0,
+                          updated_at=T0, data_summary={}, lock_version=1) for i in range(cases - 1)]
+        conn.execute(insert(CaseRow), case_rows)
+        tasks, timers = [], []
+        for case_id in range(start, start + cases):
+            for k in range(20):
+                role = roles[(case_id * 7 + k) % len(roles)]
+                tasks.append(dict(id=str(uuid.uuid4()), case_id=case_id, name=f"t{k}", title="Task", lane=None,
+                                  role=role, agency="police" if k % 3 == 0 else None, form=None, created_at=T0,
+                                  due_at=T0 + timedelta(days=k), week=k,
+                                  state="ready" if k < 2 else "completed", completed_at=None, completed_by=None))
+            timers.append(dict(id=str(uuid.uuid4()), case_id=case_id, name="deadline",
+                               due_at=T0 + timedelta(days=365), fired_at=None))
+            if len(tasks) > 20_000:
+                conn.execute(insert(Task), tasks)
+                tasks = []
+        if tasks:
+            conn.execute(insert(Task), tasks)
+        conn.execute(insert(Timer), timers)
+    engine.dispose()
+
+
+def bench_scale(url: str, sizes: list[int]) -> dict[str, Any]:
+    """Inbox query for one user, and a timer sweep with nothing due, as stored cases grow."""
+    services, engine = build_services(url, ROOT / "forms", FrozenClock(T0))
+    uc.seed_users(services, services.catalogue.users)
+    results: dict[str, Any] = {}
+    stored = 0
+    for size in sizes:
+        populate(services, url, size - stored)
+        stored = size
+        with services.uow() as uow:
+            some_cases = [c.id for c in uow.cases.list()][:3]
+        for case_id in some_cases:
+            assert case_id is not None
+            uc.assign_role(services, Assignment("dorset.police.imr", "imr_author", "dorset", case_id, "police"))
+        inbox_author = [timed(lambda: uc.my_tasks(services, "dorset.police.imr")) for _ in range(40)]
+        sweep = [timed(lambda: uc.fire_due_timers(services)) for _ in range(40)]
+        results[str(size)] = {"inbox_case_level_user_ms": summary(inbox_author[5:]),
+                              "timer_sweep_nothing_due_ms": summary(sweep[5:])}
+    engine.dispose()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark and print a table of figures and targets."""
+    args = argparse.ArgumentParser()
+    args.add_argument("--quick", action="store_true", help="skip 100 agencies and the 10,000-case scale run")
+    args.add_argument("--board", default="dorset")
+    options = args.parse_args(argv)
+    results: dict[str, Any] = {"measured_at": SystemClock().now().isoformat(), "python": sys.version.split()[0]}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        results["start_case"] = bench_start(options.board, workdir)
+        results["state_size"] = bench_state_size(options.board, workdir)
+        results["request"] = [bench_request(n, options.board, workdir) for n in ([5, 20] if options.quick
+                                                                                 else [5, 20, 100])]
+        sizes = [1_000, 2_000] if options.quick else [1_000, 10_000]
+        results["scale"] = bench_scale(f"sqlite:///{workdir / 'scale.sqlite3'}", sizes)
+    print_table(results)
+    (ROOT / "bench-results.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def print_table(results: dict[str, Any]) -> None:
+    """One line per figure: measured, target, met."""
+    print(f"{'figure':<58} {'measured':>14} {'target':>10}  met")
+    start = results["start_case"]
+    print(f"{'start a case to its first user task (p50 ms)':<58} {start['p50']:>14} {'<= 10':>10}  {start['met']}")
+    size = results["state_size"]
+    print(f"{'stored state, mid-review, 5 agencies (JSON w/o spec, B)':<58} {size['json_without_spec_bytes']:>14} "
+          f"{'<= 70000':>10}  {size['met']}")
+    print(f"{'   same, gzip as stored (B); raw JSON with spec (B)':<58} "
+          f"{str(size['stored_bytes_gzip']) + '; ' + str(size['raw_full_json_bytes']):>14}")
+    for row in results["request"]:
+        label = f"request / raw SpiffWorkflow, {row['agencies']} agencies (p50 {row['ours_ms']['p50']} ms)"
+        print(f"{label:<58} {row['ratio']:>14} {'<= 1.5':>10}  {row['met']}")
+    for size_key, row in results["scale"].items():
+        inbox, sweep = row["inbox_case_level_user_ms"], row["timer_sweep_nothing_due_ms"]
+        print(f"{'inbox, one user, ' + size_key + ' cases (p50/p95 ms)':<58} "
+              f"{str(inbox['p50']) + '/' + str(inbox['p95']):>14} {'<= 25':>10}  {inbox['p95'] <= 25}")
+        print(f"{'timer sweep, nothing due, ' + size_key + ' cases (p50/p95 ms)':<58} "
+              f"{str(sweep['p50']) + '/' + str(sweep['p95']):>14} {'<= 5':>10}  {sweep['p95'] <= 5}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

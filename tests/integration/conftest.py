@@ -1,0 +1,107 @@
+"""Fixtures for the store against real databases: a SQLite file and a PostgreSQL schema per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from itertools import count
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from engine.ports import CaseRecord, VersionRecord
+from engine.store import SqlUnitOfWork, init_db, make_engine, uow_factory
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+NewUow = Callable[[], SqlUnitOfWork]
+
+
+def _admin_engine() -> Engine:
+    return create_engine(
+        POSTGRES_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL server URL; unreachable means skip, or fail when CI=true."""
+    admin = _admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except OperationalError as exc:
+        message = f"PostgreSQL unreachable at {POSTGRES_URL}: {exc.orig}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        admin.dispose()
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A URL to an empty database: a fresh SQLite file, or a uniquely named PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'store.db'}"
+        return
+    base = request.getfixturevalue("postgres_url")
+    # Unique per test and per run, so parallel runs on one database never see each other's rows.
+    schema = f"it_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    admin = _admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on the migrated empty database, disposed afterwards."""
+    eng = make_engine(database_url, pool_size=10, max_overflow=10)
+    try:
+        init_db(eng)
+        yield eng
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture
+def new_uow(engine: Engine) -> NewUow:
+    """Factory of fresh units of work."""
+    return uow_factory(engine)
+
+
+@pytest.fixture
+def make_case(new_uow: NewUow) -> Callable[..., int]:
+    """Create a committed case (board 'north' by default) and return its id."""
+    numbers = count(1)
+    version_ids: list[int] = []
+
+    def make(board: str = "north", state: bytes = b'{"tasks": {}}') -> int:
+        with new_uow() as uow:
+            if not version_ids:
+                version = uow.versions.add(
+                    VersionRecord(None, "scr", "hash-1", '{"spec": 1}', {"scr.bpmn": "<xml/>"}, T0, "admin")
+                )
+                assert version.id is not None
+                version_ids.append(version.id)
+            case = uow.cases.add(
+                CaseRecord(None, f"SCR-{next(numbers):04d}", board, "scr", version_ids[0], state, "open", T0, T0)
+            )
+            uow.commit()
+        assert case.id is not None
+        return case.id
+
+    return make
