@@ -49,8 +49,12 @@ class Services:
 
     def process_of(self, uow: UnitOfWork, record: CaseRecord) -> CompiledProcess:
         """The compiled version a case is pinned to, read from the store only on a cache miss."""
-        cached = self._compiled.get(record.version_id)
-        return cached if cached is not None else self.compiled(uow.versions.get(record.version_id))
+        return self.process_by_id(uow, record.version_id)
+
+    def process_by_id(self, uow: UnitOfWork, version_id: int) -> CompiledProcess:
+        """The compiled process of a stored version id, read from the store only on a cache miss."""
+        cached = self._compiled.get(version_id)
+        return cached if cached is not None else self.compiled(uow.versions.get(version_id))
 
 
 def _overlay(base: Mapping[str, str], new: Mapping[str, bytes]) -> dict[str, bytes]:
@@ -100,10 +104,10 @@ def deploy(services: Services, diagrams: Mapping[str, bytes], by: str | None = N
     return stored
 
 
-def _project(uow: UnitOfWork, record: CaseRecord, case: Case, now: Any) -> None:
+def _project(uow: UnitOfWork, record: CaseRecord, case: Case, now: Any, new: bool = False) -> None:
     """Write the inbox and timer rows of a case from its loaded workflow (same transaction as the step)."""
     assert record.id is not None
-    created = {t.id: t.created_at for t in uow.tasks.for_case(record.id) if t.state == "ready"}
+    created = {} if new else {t.id: t.created_at for t in uow.tasks.for_case(record.id) if t.state == "ready"}
     uow.tasks.replace_for_case(record.id, [
         TaskRow(t.id, record.id, t.name, t.title, t.lane, t.role, t.agency, t.form, created.get(t.id, now),
                 t.due_at, t.week)
@@ -114,14 +118,20 @@ def _project(uow: UnitOfWork, record: CaseRecord, case: Case, now: Any) -> None:
 
 def _record_step(uow: UnitOfWork, record: CaseRecord, case: Case, result: StepResult, actor: str | None,
                  now: Any) -> CaseRecord:
-    """Save state (optimistic lock), projections, notices, assignments and audit events of one step."""
-    assert record.id is not None
+    """Save state (optimistic lock), then everything else the step produced."""
     record.state = case.dump().encode()
     record.status = "completed" if case.completed else "open"
     record.updated_at = now
     record = uow.cases.save(record)
-    _project(uow, record, case, now)
+    _after_step(uow, record, case, result, actor, now)
+    return record
+
+
+def _after_step(uow: UnitOfWork, record: CaseRecord, case: Case, result: StepResult, actor: str | None,
+                now: Any, new: bool = False) -> None:
+    """Projections, notices, role assignments and audit events of one step."""
     assert record.id is not None
+    _project(uow, record, case, now, new)
     for notice in result.notices:
         uow.notices.add(NoticeRow(record.id, now, notice.role, notice.agency, notice.kind, notice.message,
                                   notice.element))
@@ -136,7 +146,6 @@ def _record_step(uow: UnitOfWork, record: CaseRecord, case: Case, result: StepRe
                                    {"role": role, "user": username, "agency": agency}))
     if case.completed:
         uow.events.append(EventRow(record.id, now, "case_completed", actor, {}))
-    return record
 
 
 def start_case(services: Services, board_code: str, username: str, data: dict[str, Any] | None = None) -> CaseRecord:
@@ -148,22 +157,21 @@ def start_case(services: Services, board_code: str, username: str, data: dict[st
     with services.uow() as uow:
         if uow.people.get_user(username) is None:
             raise NotPermitted(f"{username} has no account")
-        version = uow.versions.latest(board.process)
-        if version is None:
+        version_id = uow.versions.latest_id(board.process)
+        if version_id is None:
             raise NotFound(f"no deployed process for {board.name}; run `run.py deploy bpmn/` first")
-        process = services.compiled(version)
+        process = services.process_by_id(uow, version_id)
         case, result = Case.start(process, services.catalogue, services.clock, data)
         reference = f"{board.reference_prefix}-{now:%Y}-{uow.cases.count() + 1:04d}"
-        assert version.id is not None
-        record = uow.cases.add(CaseRecord(None, reference, board.code, board.process, version.id,
-                                          case.dump().encode(), "open", now, now))
+        record = uow.cases.add(CaseRecord(None, reference, board.code, board.process, version_id,
+                                          case.dump().encode(), "completed" if case.completed else "open", now, now))
         assert record.id is not None
         initiator = services.catalogue.initiator_role()
         if initiator is not None:
             uow.people.assign(Assignment(username, initiator.role, board.code, record.id))
         uow.events.append(EventRow(record.id, now, "case_started", username,
-                                   {"reference": reference, "version": version.id, "hash": version.content_hash}))
-        record = _record_step(uow, uow.cases.get(record.id), case, result, username, now)
+                                   {"reference": reference, "version": version_id, "hash": process.content_hash}))
+        _after_step(uow, record, case, result, username, now, new=True)
         uow.commit()
         return record
 

@@ -84,6 +84,12 @@ class SqlVersionRepository:
         rows = fresh(self.session, stmt)
         return _version(rows[0]) if rows else None
 
+    def latest_id(self, process_id: str) -> int | None:
+        """The id of the most recently deployed version of a process (without loading its files)."""
+        return self.session.scalar(
+            select(func.max(ProcessVersion.id)).where(ProcessVersion.process_id == process_id)
+        )
+
     def list(self) -> Sequence[VersionRecord]:
         """All versions, oldest first."""
         return [_version(r) for r in fresh(self.session, select(ProcessVersion).order_by(ProcessVersion.id))]
