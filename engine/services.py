@@ -116,15 +116,12 @@ def _project(uow: UnitOfWork, record: CaseRecord, case: Case, now: Any, new: boo
     uow.timers.replace_for_case(record.id, [TimerRow(t.id, record.id, t.name, t.due_at) for t in case.waiting_timers()])
 
 
-def _record_step(uow: UnitOfWork, record: CaseRecord, case: Case, result: StepResult, actor: str | None,
-                 now: Any) -> CaseRecord:
-    """Save state (optimistic lock), then everything else the step produced."""
+def _save(uow: UnitOfWork, record: CaseRecord, case: Case, now: Any) -> CaseRecord:
+    """Save the new state first, under the optimistic lock, so a stale step fails before it writes anything."""
     record.state = case.dump().encode()
     record.status = "completed" if case.completed else "open"
     record.updated_at = now
-    record = uow.cases.save(record)
-    _after_step(uow, record, case, result, actor, now)
-    return record
+    return uow.cases.save(record)
 
 
 def _after_step(uow: UnitOfWork, record: CaseRecord, case: Case, result: StepResult, actor: str | None,
@@ -196,11 +193,12 @@ def complete_task(services: Services, task_id: str, username: str, data: dict[st
             raise Conflict(f"this task was completed by {row.completed_by} at {row.completed_at}")
         case = Case.restore(services.process_of(uow, record), services.catalogue, record.state)
         result = case.complete(task_id, data, services.clock)
+        record = _save(uow, record, case, now)
         uow.tasks.mark_completed(task_id, username, now)
         uow.events.append(EventRow(record.id, now, "task_completed", username,
                                    {"task": row.name, "title": row.title, "role": row.role, "agency": row.agency,
                                     "fields": sorted(data)}))
-        record = _record_step(uow, record, case, result, username, now)
+        _after_step(uow, record, case, result, username, now)
         uow.commit()
         return record
 
@@ -220,10 +218,11 @@ def fire_due_timers(services: Services, limit: int = 100) -> int:
             record = uow.cases.get(timer.case_id)
             case = Case.restore(services.process_of(uow, record), services.catalogue, record.state)
             result = case.advance(services.clock)
+            record = _save(uow, record, case, now)
             uow.timers.mark_fired(timer.id, now)
             uow.events.append(EventRow(record.id, now, "timer_fired", None,
                                        {"timer": timer.name, "due_at": timer.due_at.isoformat()}))
-            _record_step(uow, record, case, result, None, now)
+            _after_step(uow, record, case, result, None, now)
             uow.commit()
             fired += 1
     return fired

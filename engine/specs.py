@@ -118,15 +118,21 @@ def _properties(node: etree._Element) -> dict[str, str]:
     }
 
 
-def _check_timer_text(text: str) -> str | None:
-    """Return why a timer expression is unusable, or None (constants must parse as ISO 8601)."""
+def _check_timer_text(text: str) -> tuple[str, str] | None:
+    """Return (code, why) a timer expression is unusable, or None (constants must parse as ISO 8601)."""
     stripped = text.strip()
     if _ISO_LOOKALIKE.match(stripped):
-        return f"timer value {stripped} must be quoted: \"{stripped}\""
+        return "timer_invalid", f"timer value {stripped} must be quoted: \"{stripped}\""
     try:
         expressions.check_expression(stripped)
     except ExpressionError as exc:
-        return str(exc)
+        return "expression_not_allowed", f"timer expression is outside the restricted language: {exc}"
+    reason = _timer_value_problem(stripped)
+    return ("timer_invalid", reason) if reason else None
+
+
+def _timer_value_problem(stripped: str) -> str | None:
+    """Why a constant timer value is not usable ISO 8601 (None when fine or data-dependent)."""
     try:
         value = expressions.evaluate(stripped, {})
     except ExpressionError as exc:
@@ -186,9 +192,9 @@ def check_document(root: etree._Element, filename: str, catalogue: Catalogue, fo
             except ExpressionError as exc:
                 problem("expression_not_allowed", f"expression is outside the restricted language: {exc}", node)
         elif node.tag in _TIMER_TAGS:
-            reason = _check_timer_text(node.text or "")
-            if reason:
-                problem("timer_invalid", reason, node)
+            refusal = _check_timer_text(node.text or "")
+            if refusal:
+                problem(*refusal, node)
         elif node.tag == f"{{{BPMN}}}process":
             found.processes.append(node.get("id", ""))
         elif node.tag == f"{{{BPMN}}}lane":

@@ -35,7 +35,7 @@ from engine.runtime import Case
 from engine.specs import read_diagrams, read_forms
 from engine.store.models import Case as CaseRow
 from engine.store.models import ProcessVersion, Task, Timer
-from tests.bench.drive import SCR_PATH, SUPERUSER, drive_until, form_data, grant_everything, ready, with_many_agencies
+from tests.drive import SCR_PATH, SUPERUSER, drive_until, form_data, grant_everything, ready, with_many_agencies
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)

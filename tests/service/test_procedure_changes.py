@@ -1,0 +1,200 @@
+"""Changing a real diagram and deploying it changes new cases, with no code change; running cases stay put."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from engine import services as uc
+from engine.errors import Conflict
+from engine.services import Services
+from engine.specs import read_diagrams
+from tests.drive import SCR_PATH, SUPERUSER, drive_until, form_data, grant_everything, ready
+
+ROOT = Path(__file__).resolve().parents[2]
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+IMR_FILE = ROOT / "bpmn" / "common" / "imr.bpmn"
+AGENCIES = ["police", "social_care"]
+
+
+def deploy_repository(services: Services) -> None:
+    uc.deploy(services, read_diagrams([ROOT / "bpmn"]), by="tester")
+
+
+def deadline_timer_id(text: str, literal: str) -> str:
+    """The id of the boundary event whose timer is the quoted literal (e.g. the IMR's "P6W")."""
+    root = etree.fromstring(text.encode())
+    for node in root.iter(f"{{{BPMN}}}timeDuration"):
+        if (node.text or "").strip() == f'"{literal}"':
+            return str(node.getparent().getparent().get("id"))
+    raise AssertionError(f"no timer {literal} in the diagram")
+
+
+def timers_of(services: Services, case_id: int) -> dict[str, Any]:
+    with services.uow() as uow:
+        return {t.name: t.due_at for t in uow.timers.for_case(case_id)}  # type: ignore[attr-defined]
+
+
+def case_at_imr_stage(services: Services, board: str, timer: str) -> int:
+    record = uc.start_case(services, board, SUPERUSER)
+    assert record.id is not None
+    case_id = record.id
+    drive_until(services, case_id, lambda _tasks: timer in timers_of(services, case_id),
+                {**SCR_PATH, "agencies": AGENCIES})
+    return case_id
+
+
+@pytest.mark.parametrize("board", ["dorset", "bournemouth-poole"])
+def test_changing_the_imr_deadline_from_six_to_four_weeks_changes_new_cases_only(
+        repository_services: Services, board: str) -> None:
+    services = repository_services
+    deploy_repository(services)
+    grant_everything(services, board, AGENCIES)
+    text = IMR_FILE.read_text()
+    escalation = deadline_timer_id(text, "P6W")
+    old_case = case_at_imr_stage(services, board, escalation)
+    asked_at = services.clock.now()
+    assert timers_of(services, old_case)[escalation] == asked_at + timedelta(weeks=6)
+
+    versions = uc.deploy(services, {"common/imr.bpmn": text.replace('"P6W"', '"P4W"').encode()}, by="owner")
+    assert len(versions) == 2, "both boards call the shared IMR process, so both get a new version"
+    new_case = case_at_imr_stage(services, board, escalation)
+
+    assert timers_of(services, new_case)[escalation] == asked_at + timedelta(weeks=4)
+    assert timers_of(services, old_case)[escalation] == asked_at + timedelta(weeks=6)
+    with services.uow() as uow:
+        assert uow.cases.get(new_case).version_id != uow.cases.get(old_case).version_id
+
+
+def add_user_task_after_first(text: str, form: str) -> tuple[str, str]:
+    """The diagram with a new user task after its first user task, in the same lane; returns (xml, task name)."""
+    root = etree.fromstring(text.encode())
+    process = root.find(f"{{{BPMN}}}process")
+    assert process is not None
+    first = process.find(f"{{{BPMN}}}userTask")
+    assert first is not None
+    flow = next(f for f in process.iter(f"{{{BPMN}}}sequenceFlow") if f.get("sourceRef") == first.get("id"))
+    old_target = flow.get("targetRef")
+    new = etree.SubElement(process, f"{{{BPMN}}}userTask", id="added_check", name="Check the referral is complete")
+    extensions = etree.SubElement(new, f"{{{BPMN}}}extensionElements")
+    props = etree.SubElement(extensions, "{http://spiffworkflow.org/bpmn/schema/1.0/core}properties")
+    etree.SubElement(props, "{http://spiffworkflow.org/bpmn/schema/1.0/core}property",
+                     name="formJsonSchemaFilename", value=form)
+    flow.set("targetRef", "added_check")
+    etree.SubElement(process, f"{{{BPMN}}}sequenceFlow", id="added_flow", sourceRef="added_check",
+                     targetRef=str(old_target))
+    for lane in root.iter(f"{{{BPMN}}}lane"):
+        refs = [r.text for r in lane.iterfind(f"{{{BPMN}}}flowNodeRef")]
+        if first.get("id") in refs:
+            etree.SubElement(lane, f"{{{BPMN}}}flowNodeRef").text = "added_check"
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode(), "Check the referral is complete"
+
+
+@pytest.mark.parametrize("board,path", [("dorset", "dorset/scr_dorset.bpmn"),
+                                        ("bournemouth-poole", "bournemouth-poole/scr_bournemouth_poole.bpmn")])
+def test_a_new_user_task_in_an_existing_lane_reaches_new_cases_only(
+        repository_services: Services, board: str, path: str) -> None:
+    services = repository_services
+    deploy_repository(services)
+    grant_everything(services, board, AGENCIES)
+    old = uc.start_case(services, board, SUPERUSER)
+    [first_old] = ready(services, old.id or 0)
+    edited, title = add_user_task_after_first((ROOT / "bpmn" / path).read_text(), str(first_old.form))
+    uc.deploy(services, {path: edited.encode()}, by="owner")
+    new = uc.start_case(services, board, SUPERUSER)
+    for case_id in (old.id or 0, new.id or 0):
+        [first] = ready(services, case_id)
+        uc.complete_task(services, first.id, SUPERUSER, form_data(services, case_id, first, SCR_PATH))
+    assert title in [t.title for t in ready(services, new.id or 0)]
+    assert title not in [t.title for t in ready(services, old.id or 0)]
+    [added] = [t for t in ready(services, new.id or 0) if t.title == title]
+    assert added.role == first_old.role, "the new task sits in the lane of the task before it"
+
+
+def test_eight_simultaneous_completions_of_one_task_give_one_success_and_seven_conflicts(
+        repository_services: Services) -> None:
+    services = repository_services
+    deploy_repository(services)
+    grant_everything(services, "dorset", AGENCIES)
+    record = uc.start_case(services, "dorset", SUPERUSER)
+    [task] = ready(services, record.id or 0)
+    data = form_data(services, record.id or 0, task, SCR_PATH)
+    barrier = threading.Barrier(8, timeout=20)
+    postgres = os.environ.get("SCR_TEST_DATABASE") == "postgresql"
+    real_uow = services.uow
+
+    class RacingUow:
+        """A unit of work whose case save waits until all eight competitors are ready to save."""
+
+        def __init__(self) -> None:
+            self.inner = real_uow()
+
+        def __enter__(self) -> Any:
+            opened = self.inner.__enter__()
+            save = opened.cases.save
+
+            def save_after_everyone_read(case: Any) -> Any:
+                barrier.wait()
+                return save(case)
+            opened.cases.save = save_after_everyone_read
+            return opened
+
+        def __exit__(self, *args: object) -> None:
+            self.inner.__exit__(*args)
+
+    def racing_uow() -> Any:
+        # SQLite serialises whole transactions (BEGIN IMMEDIATE): there is nothing to line up there.
+        return RacingUow() if postgres else real_uow()
+
+    services.uow = racing_uow
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        try:
+            uc.complete_task(services, task.id, SUPERUSER, data)
+            outcomes.append("ok")
+        except Conflict:
+            outcomes.append("conflict")
+        except Exception as exc:  # anything else is a failure the assertion below shows
+            outcomes.append(repr(exc))
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    services.uow = real_uow
+    assert sorted(outcomes) == ["conflict"] * 7 + ["ok"]
+    with services.uow() as uow:
+        assert uow.cases.get(record.id or 0).lock_version == record.lock_version + 1
+        completions = [e for e in uow.events.for_case(record.id or 0) if e.kind == "task_completed"]
+    assert len(completions) == 1
+
+
+def run_cli(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=120)
+
+
+def test_check_diagram_accepts_the_procedures_and_names_the_element_of_a_hostile_one(tmp_path: Path) -> None:
+    database = tmp_path / "cli.sqlite3"
+    good = run_cli("check-diagram", "bpmn/", database=database)
+    assert good.returncode == 0, good.stderr
+    assert "ok: scr_dorset" in good.stdout and "ok: scr_bournemouth_poole" in good.stdout
+    hostile = tmp_path / "imr.bpmn"
+    hostile.write_text(IMR_FILE.read_text().replace('"P6W"', "__import__('os').system('touch /tmp/pwned')"))
+    refused = run_cli("deploy", str(hostile), database=database)
+    assert refused.returncode == 2
+    assert "imr.bpmn" in refused.stderr and "expression_not_allowed" in refused.stderr
+    listed = run_cli("cases", database=database)
+    assert listed.returncode == 0 and listed.stdout == ""
+    assert not Path("/tmp/pwned").exists()
