@@ -116,6 +116,7 @@ class Case:
         self.catalogue = catalogue
         self.workflow = workflow
         self.workflow.script_engine = SCRIPT_ENGINE
+        self._clock: clocks.Clock | None = None
 
     @classmethod
     def start(cls, process: CompiledProcess, catalogue: Catalogue, clock: clocks.Clock,
@@ -161,6 +162,7 @@ class Case:
 
     def _run(self, clock: clocks.Clock, action: Any) -> StepResult:
         result = StepResult()
+        self._clock = clock
 
         def did_complete(task: Any) -> None:
             props = _props(task.task_spec)
@@ -247,9 +249,9 @@ class Case:
             return _aware(cached)
         due: datetime | None = None
         if "due" in props:
-            with_data = dict(task.data)
             try:
-                due = expressions.to_datetime(expressions.evaluate(props["due"], with_data))
+                with clocks.using(self._clock or clocks.current()):
+                    due = expressions.to_datetime(expressions.evaluate(props["due"], dict(task.data)))
             except ExpressionError:
                 due = None
         if due is None and task.parent is not None:

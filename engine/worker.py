@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from engine.errors import Conflict, WorkflowFailed
 from engine.services import Services, fire_due_timers
@@ -11,11 +12,14 @@ from engine.services import Services, fire_due_timers
 log = logging.getLogger(__name__)
 
 
-def run_worker(services: Services, stop: threading.Event, poll_seconds: float = 1.0) -> None:
-    """Sweep for due timers every `poll_seconds` (a due timer is picked up within two polls)."""
+def run_worker(services: Services, stop: threading.Event, poll_seconds: float = 1.0,
+               swept: Callable[[int], None] | None = None) -> None:
+    """Sweep for due timers every `poll_seconds` (a due timer is picked up within one poll); `swept` hears each."""
     while not stop.is_set():
         try:
             fired = fire_due_timers(services)
+            if swept is not None:
+                swept(fired)
             if fired:
                 log.info("fired timers on %d case(s)", fired)
                 continue
@@ -26,9 +30,10 @@ def run_worker(services: Services, stop: threading.Event, poll_seconds: float = 
         stop.wait(poll_seconds)
 
 
-def start_background_worker(services: Services, poll_seconds: float = 1.0) -> threading.Event:
+def start_background_worker(services: Services, poll_seconds: float = 1.0,
+                            swept: Callable[[int], None] | None = None) -> threading.Event:
     """Run the worker on a daemon thread; set the returned event to stop it."""
     stop = threading.Event()
-    threading.Thread(target=run_worker, args=(services, stop, poll_seconds), name="timer-worker",
+    threading.Thread(target=run_worker, args=(services, stop, poll_seconds, swept), name="timer-worker",
                      daemon=True).start()
     return stop
