@@ -136,6 +136,12 @@ def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
         versions = uc.deploy(services, read_diagrams([config.bpmn_dir()]), by="demo")
         added = uc.seed_users(services, services.catalogue.users)
         print(f"demo: {len(versions)} process versions deployed, {added} demo users added")
+        with services.uow() as uow:
+            fresh = uow.cases.count() == 0
+        for user in services.catalogue.users if fresh else []:
+            if user.get("demo_starts_case") and user.get("board"):
+                record = uc.start_case(services, user["board"], user["username"])
+                print(f"demo: case {record.reference} started by {user['username']}")
         print("demo users (no passwords until the sign-in issue lands):")
         for user in services.catalogue.users:
             print(f"  {user['username']:<28} {', '.join(user.get('roles', [])) or 'case roles assigned per case'}")
