@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 from engine.ports import CaseRecord, VersionRecord
 from engine.store import SqlUnitOfWork, init_db, make_engine, uow_factory
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get("SCR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 NewUow = Callable[[], SqlUnitOfWork]
