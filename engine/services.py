@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -210,7 +211,8 @@ def fire_due_timers(services: Services, limit: int = 100) -> int:
     for _ in range(limit):
         now = services.clock.now()
         with services.uow() as uow:
-            due = [t for t in uow.timers.claim_due(now, 1) if t.case_id not in seen]
+            # SpiffWorkflow fires a timer only once its instant has passed (due < now), so claim those alone.
+            due = [t for t in uow.timers.claim_due(now - timedelta(microseconds=1), 1) if t.case_id not in seen]
             if not due:
                 return fired
             timer = due[0]
