@@ -65,6 +65,11 @@ class Drive:
         self._after(self.case.complete(task.id, data or {}, self.clock))
         return task
 
+    def complete_task(self, task: HumanTask, data: dict[str, Any] | None = None) -> HumanTask:
+        """Complete one particular ready task (e.g. one of several same-named IMR instances)."""
+        self._after(self.case.complete(task.id, data or {}, self.clock))
+        return task
+
     def advance(self, weeks: float = 0, days: float = 0) -> None:
         """Move the clock forward and fire whatever fell due."""
         self.clock.advance(timedelta(weeks=weeks, days=days))
