@@ -262,6 +262,19 @@ class Case:
             task.internal_data["due_at"] = expressions.iso(due)
         return due
 
+    def _week(self, task: Any, source: str | None) -> int | None:
+        """The timetable week of a task: a number, or an expression over its data (e.g. health IMRs differ)."""
+        if not source:
+            return None
+        if source.lstrip("-").isdigit():
+            return int(source)
+        try:
+            with clocks.using(self._clock or clocks.current()):
+                value = expressions.evaluate(source, dict(task.data))
+        except ExpressionError:
+            return None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
     def ready_tasks(self) -> list[HumanTask]:
         """Every human task waiting to be done, with role, agency, form and due date."""
         tasks = []
@@ -269,7 +282,7 @@ class Case:
             spec = task.task_spec
             props = _props(spec)
             role = self.catalogue.role_for_lane(spec.lane)
-            week = int(props["week"]) if props.get("week", "").lstrip("-").isdigit() else None
+            week = self._week(task, props.get("week"))
             anchor = task.data.get(props.get("clock", "")) if props.get("clock") else None
             planned = None
             if week is not None and isinstance(anchor, str):

@@ -241,8 +241,11 @@ def _check_human_tasks(root: etree._Element, filename: str, catalogue: Catalogue
                 else:
                     found.forms.add(name)
         if "week" in props and not props["week"].lstrip("-").isdigit():
-            found.problems.append(
-                Problem("property_invalid", "property week must be a whole number", element, filename))
+            try:
+                expressions.check_expression(props["week"])
+            except ExpressionError as exc:
+                found.problems.append(Problem("property_invalid", f"property week must be a whole number or an "
+                                              f"expression: {exc}", element, filename))
         if "clock" in props and not props["clock"].isidentifier():
             found.problems.append(Problem("property_invalid", "property clock must name a variable", element, filename))
         for key in ("due",):

@@ -221,6 +221,7 @@ def to_decision(d: Drive, kind: str = "scr", agencies: list[str] | None = None) 
     """Phase 1: proforma to the LSCB Chair's decision in week 4, checking who gets what and when."""
     assert d.task("proforma").role == "referrer"
     d.complete("proforma", proforma())
+    assert ("safeguarding_lead", "lead.sc", "social_care") in d.assignments
     lead = d.task("countersign")
     assert (lead.role, lead.agency) == ("safeguarding_lead", "social_care")
     d.complete("countersign", countersigned())
@@ -286,10 +287,12 @@ def review_weeks_0_to_26(
     for agency in AGENCIES:
         complete_for_agency(d, "imr_letter", agency, imr_forms(agency)[0][1])
     for agency in AGENCIES:
+        assert ("chief_executive", f"ce.{agency}", agency) in d.assignments  # named in the 9.2 letter
         assert d.task("prep_name_author", agency=agency).role == "chief_executive"
     for agency in AGENCIES:
         if agency != late:
             prepare_imr(d, agency, upto="prep_signoff")
+    assert ("imr_author", f"author.{AGENCIES[0]}", AGENCIES[0]) in d.assignments
     to_week(d, 2)
     d.complete(
         "panel_meeting_2",
@@ -608,7 +611,7 @@ def test_a_decision_against_an_scr_runs_the_chosen_alternative_review_and_shares
     d.complete("alt_plan", data)
     for name, role, form in ALTERNATIVES[kind]:
         task = d.task(name)
-        assert task.role == role
+        assert task.role == role and task.due_at == datetime(2024, 4, 1, tzinfo=UTC)  # the agreed target date
         if role in ("chief_executive", "imr_author"):
             assert task.agency == "police"
         d.complete(name, form)
