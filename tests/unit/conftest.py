@@ -12,7 +12,8 @@ from lxml import etree
 from engine.catalogue import Catalogue, load_catalogue
 from engine.clock import FrozenClock
 from engine.errors import InvalidDiagram, Problem
-from engine.specs import CompiledProcess, compile_processes, hardened_parser, read_forms
+from engine.specs import CompiledProcess, compile_processes, read_forms
+from engine.xmlsafe import hardened_parser
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FORMS_DIR = FIXTURES / "forms"

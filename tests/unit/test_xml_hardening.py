@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine import specs
+from engine import xmlsafe
 from engine.errors import InvalidDiagram, Problem
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,7 +107,7 @@ def test_a_quadratic_blowup_larger_than_the_file_limit_is_refused_before_parsing
         compile_variant: Callable[..., dict], simple_text: str) -> None:
     doctype = '<!DOCTYPE d [<!ENTITY a "' + "a" * 100_000 + '">]>\n'
     raw = (DECL + doctype + body(simple_text, "&a;" * 700_000)).encode()
-    assert len(raw) > specs.MAX_FILE_BYTES
+    assert len(raw) > xmlsafe.MAX_FILE_BYTES
     refuse(compile_variant, raw, "too_large")
 
 
@@ -137,7 +137,7 @@ def test_25000_elements_are_refused_as_too_many_elements(compile_variant: Callab
                                                          simple_text: str) -> None:
     objects = "".join(f'<bpmn:dataObject id="o{i}"/>' for i in range(25_000))
     raw = (DECL + body(simple_text).replace("</bpmn:process>", objects + "</bpmn:process>")).encode()
-    assert len(raw) < specs.MAX_FILE_BYTES
+    assert len(raw) < xmlsafe.MAX_FILE_BYTES
     refuse(compile_variant, raw, "too_many_elements")
 
 
@@ -212,8 +212,8 @@ def test_the_hardened_parser_is_built_with_safe_options(monkeypatch: pytest.Monk
         seen.update(kwargs)
         return object()
 
-    monkeypatch.setattr(specs.etree, "XMLParser", record)
-    specs.hardened_parser()
+    monkeypatch.setattr(xmlsafe.etree, "XMLParser", record)
+    xmlsafe.hardened_parser()
     assert seen["resolve_entities"] is False
     assert seen["no_network"] is True
     assert seen["load_dtd"] is False
@@ -224,7 +224,7 @@ def test_the_hardened_parser_is_built_with_safe_options(monkeypatch: pytest.Monk
 def test_the_hardened_parser_does_not_expand_entities_or_read_files(canary: Path) -> None:
     doc = f'<!DOCTYPE d [<!ENTITY e SYSTEM "file://{canary}"><!ENTITY i "inner">]><d>&e;&i;</d>'.encode()
     try:
-        root = etree.fromstring(doc, parser=specs.hardened_parser())
+        root = etree.fromstring(doc, parser=xmlsafe.hardened_parser())
     except etree.XMLSyntaxError as exc:
         assert SECRET not in str(exc)
         return
@@ -234,7 +234,7 @@ def test_the_hardened_parser_does_not_expand_entities_or_read_files(canary: Path
 
 def test_the_hardened_parser_refuses_huge_depth() -> None:
     with pytest.raises(etree.XMLSyntaxError):
-        etree.fromstring(b"<a>" * 100_000 + b"</a>" * 100_000, parser=specs.hardened_parser())
+        etree.fromstring(b"<a>" * 100_000 + b"</a>" * 100_000, parser=xmlsafe.hardened_parser())
 
 
 # --- T-X3: no other XML entry point in the code base -------------------------------------------------------
@@ -242,7 +242,7 @@ def test_the_hardened_parser_refuses_huge_depth() -> None:
 FORBIDDEN_CALLS = re.compile(r"add_bpmn_str\(|add_bpmn_io\(|add_bpmn_files\(|etree\.parse\(|etree\.fromstring\(")
 
 
-def test_no_code_outside_engine_specs_parses_xml_itself() -> None:
+def test_no_code_outside_the_hardened_parser_module_parses_xml_itself() -> None:
     hits = []
     for target in ("engine", "web", "run.py"):
         path = REPO / target
@@ -250,7 +250,7 @@ def test_no_code_outside_engine_specs_parses_xml_itself() -> None:
             continue
         files = [path] if path.is_file() else sorted(path.rglob("*.py"))
         for file in files:
-            if file == REPO / "engine" / "specs.py":
+            if file == REPO / "engine" / "xmlsafe.py":
                 continue
             for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
                 if FORBIDDEN_CALLS.search(line):
