@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clocks
-from engine import expressions
+from engine import expressions, state_codec
 from engine.catalogue import Catalogue
 from engine.errors import Conflict, ExpressionError, NotFound, WorkflowFailed
 from engine.forms import role_assignments, validate_submission
@@ -26,31 +22,6 @@ from engine.specs import CompiledProcess
 
 clocks.install_into_spiffworkflow()
 SCRIPT_ENGINE = restricted_script_engine()
-SERIALIZER_VERSION = BpmnWorkflowSerializer.VERSION if hasattr(BpmnWorkflowSerializer, "VERSION") else "1.5"
-
-
-class _SpeclessConverter(BpmnWorkflowConverter):  # type: ignore[misc]
-    """Writes a workflow without its spec (stored once per version) and restores it onto cached specs."""
-
-    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct: dict[str, Any] = super(BpmnWorkflowConverter, self).to_dict(workflow)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        return dct
-
-    def restore_onto(self, dct: dict[str, Any], spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
-        workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
-        self.set_default_attributes(workflow, dct)
-        self.subprocesses_from_dict(dct["subprocesses"], workflow)
-        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
-        return workflow
-
-
-_REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
-_SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
-_CONVERTER = _SpeclessConverter(BpmnWorkflow, _REGISTRY)
 
 
 @dataclass(frozen=True)
@@ -133,21 +104,11 @@ class Case:
     @classmethod
     def restore(cls, process: CompiledProcess, catalogue: Catalogue, state: str | bytes) -> Case:
         """Rebuild a case from `dump()` output and its (cached) process version."""
-        dct = json.loads(state)
-        version = dct.pop("serializer_version", None)
-        if version not in (None, SERIALIZER_VERSION):
-            raise WorkflowFailed(f"stored state has serializer version {version}; run the migration job")
-        return cls(process, catalogue, _CONVERTER.restore_onto(dct, process.spec, process.subprocess_specs))
+        return cls(process, catalogue, state_codec.restore(state, process.spec, process.subprocess_specs))
 
     def dump(self) -> str:
         """Serialize the workflow state without its spec."""
-        _REGISTRY._encoder_mode = True
-        try:
-            dct = _CONVERTER.to_dict(self.workflow)
-            dct["serializer_version"] = SERIALIZER_VERSION
-            return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
-        finally:
-            _REGISTRY._encoder_mode = False
+        return state_codec.dump(self.workflow)
 
     @property
     def completed(self) -> bool:
