@@ -86,6 +86,16 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_versions(args: argparse.Namespace) -> int:
+    """List deployed process versions."""
+    services = _services(args)
+    with services.uow() as uow:
+        for version in uow.versions.list():
+            print(f"{version.id:>4}  {version.process_id:<32} {version.content_hash[:12]}  "
+                  f"deployed {version.deployed_at:%Y-%m-%d %H:%M} by {version.deployed_by or '-'}")
+    return 0
+
+
 def cmd_tasks(args: argparse.Namespace) -> int:
     """List a user's inbox."""
     for task in uc.my_tasks(_services(args), args.user):
@@ -172,6 +182,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--user", required=True)
     s.add_argument("--data")
     sub.add_parser("cases")
+    sub.add_parser("versions")
     s = sub.add_parser("tasks")
     s.add_argument("--user", required=True)
     s = sub.add_parser("complete")
@@ -193,8 +204,8 @@ def parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "init-db": cmd_init_db, "check-diagram": cmd_check_diagram, "deploy": cmd_deploy, "seed-users": cmd_seed,
-    "start-case": cmd_start_case, "cases": cmd_cases, "tasks": cmd_tasks, "complete": cmd_complete,
-    "assign": cmd_assign, "fire-timers": cmd_fire_timers, "worker": cmd_worker,
+    "start-case": cmd_start_case, "cases": cmd_cases, "versions": cmd_versions, "tasks": cmd_tasks,
+    "complete": cmd_complete, "assign": cmd_assign, "fire-timers": cmd_fire_timers, "worker": cmd_worker,
 }
 
 

@@ -1,0 +1,66 @@
+"""The command line, as a person uses it: deploy, start a case, see the inbox, complete a task, fire timers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+IMR = ROOT / "bpmn" / "common" / "imr.bpmn"
+
+
+def run_cli(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=120)
+
+
+def test_a_referral_goes_from_the_command_line_to_the_safeguarding_leads_inbox(tmp_path: Path) -> None:
+    db = tmp_path / "cli.sqlite3"
+    assert run_cli("init-db", database=db).returncode == 0
+    deployed = run_cli("deploy", "bpmn/", database=db)
+    assert deployed.returncode == 0, deployed.stderr
+    assert "deployed scr_dorset" in deployed.stdout and "deployed scr_bournemouth_poole" in deployed.stdout
+    assert "56 demo users added" in run_cli("seed-users", database=db).stdout
+    started = run_cli("start-case", "--board", "dorset", "--user", "dorset.referrer", database=db)
+    assert started.returncode == 0 and "started DSCB-" in started.stdout
+    inbox = run_cli("tasks", "--user", "dorset.referrer", database=db).stdout.splitlines()
+    assert len(inbox) == 1 and "[referrer]" in inbox[0]
+    task_id = inbox[0].split()[0]
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"requester_name": ""}))
+    refused = run_cli("complete", task_id, "--user", "dorset.referrer", "--data", str(bad), database=db)
+    assert refused.returncode == 3 and "this field is required" in refused.stderr
+    other = run_cli("complete", task_id, "--user", "dorset.chair", "--data", str(bad), database=db)
+    assert other.returncode == 1 and "NotPermitted" in other.stderr
+
+    cases = run_cli("cases", database=db).stdout
+    assert "DSCB-" in cases and "open" in cases
+    assert "fired timers on 0 case(s)" in run_cli("fire-timers", "--now", "2030-01-01T00:00:00+00:00",
+                                                   database=db).stdout
+
+
+@pytest.mark.parametrize("mutation,code", [
+    (lambda t: t.replace("<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+                         "<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY x \"y\">]>"), "doctype_not_allowed"),
+    (lambda t: t.replace('name="IMR author"', 'name="Unknown lane"', 1), "unknown_lane"),
+    (lambda t: t.replace('.schema.json"', '.missing.schema.json"', 1), "form_missing"),
+    (lambda t: t.replace('"P5W"', '"P5X"'), "timer_invalid"),
+])
+def test_check_diagram_and_deploy_refuse_a_broken_diagram_and_store_nothing(
+        tmp_path: Path, mutation: object, code: str) -> None:
+    db = tmp_path / "cli.sqlite3"
+    broken = tmp_path / "imr.bpmn"
+    broken.write_text(mutation(IMR.read_text()))  # type: ignore[operator]
+    for command in ("check-diagram", "deploy"):
+        result = run_cli(command, str(broken), database=db)
+        assert result.returncode == 2, result.stdout
+        assert code in result.stderr and "imr.bpmn" in result.stderr
+    assert run_cli("versions", database=db).stdout == ""
+    assert run_cli("cases", database=db).stdout == ""
