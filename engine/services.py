@@ -160,7 +160,7 @@ def start_case(services: Services, board_code: str, username: str, data: dict[st
             raise NotFound(f"no deployed process for {board.name}; run `run.py deploy bpmn/` first")
         process = services.process_by_id(uow, version_id)
         case, result = Case.start(process, services.catalogue, services.clock, data)
-        reference = f"{board.reference_prefix}-{now:%Y}-{uow.cases.count() + 1:04d}"
+        reference = f"{board.reference_prefix}-{now:%Y}-{uow.cases.count(board.code) + 1:04d}"
         record = uow.cases.add(CaseRecord(None, reference, board.code, board.process, version_id,
                                           case.dump().encode(), "completed" if case.completed else "open", now, now))
         assert record.id is not None

@@ -170,9 +170,12 @@ class SqlCaseRepository:
             stmt = stmt.where(Case.board == board)
         return [_case(r) for r in fresh(self.session, stmt)]
 
-    def count(self) -> int:
-        """Number of cases."""
-        return self.session.scalar(select(func.count()).select_from(Case)) or 0
+    def count(self, board: str | None = None) -> int:
+        """Number of cases (of one board when given)."""
+        stmt = select(func.count()).select_from(Case)
+        if board is not None:
+            stmt = stmt.where(Case.board == board)
+        return self.session.scalar(stmt) or 0
 
 
 def _case(row: Case) -> CaseRecord:
