@@ -148,6 +148,15 @@ def _after_step(uow: UnitOfWork, record: CaseRecord, case: Case, result: StepRes
 
 def start_case(services: Services, board_code: str, username: str, data: dict[str, Any] | None = None) -> CaseRecord:
     """Start a case of a board on its latest process version; the starter takes the initiator role."""
+    for _ in range(8):  # people starting cases at once may pick the same next reference: try the next one
+        try:
+            return _start_case(services, board_code, username, data)
+        except Conflict:
+            continue
+    return _start_case(services, board_code, username, data)
+
+
+def _start_case(services: Services, board_code: str, username: str, data: dict[str, Any] | None) -> CaseRecord:
     board = services.catalogue.board(board_code)
     if board is None:
         raise NotFound(f"no board {board_code!r}")

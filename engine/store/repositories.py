@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, NotFound
@@ -127,8 +128,11 @@ class SqlCaseRepository:
             data_summary=dict(case.data_summary),
             lock_version=case.lock_version,
         )
-        self.session.add(row)
-        self.session.flush()
+        try:
+            with self.session.begin_nested():  # a savepoint: a taken reference leaves the transaction usable
+                self.session.add(row)
+        except IntegrityError as exc:
+            raise Conflict(f"case reference {case.reference} is already taken") from exc
         return replace(case, id=row.id)
 
     def get(self, case_id: int, for_update: bool = False) -> CaseRecord:

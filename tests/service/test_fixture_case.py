@@ -117,3 +117,22 @@ def test_a_new_diagram_version_changes_new_cases_only(fixture_services: Services
     with fixture_services.uow() as uow:
         assert [n.kind for n in uow.notices.for_case(new_case.id)] == ["escalation"]
         assert uow.notices.for_case(old_case.id) == []
+
+
+def test_cases_started_at_the_same_moment_get_distinct_references(fixture_services: Services) -> None:
+    import threading
+
+    deploy_fixture(fixture_services)
+    barrier = threading.Barrier(6)
+    references: list[str] = []
+
+    def start() -> None:
+        barrier.wait()
+        references.append(uc.start_case(fixture_services, "fx", "rita").reference)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(references) == [f"FX-2024-{n:04d}" for n in range(1, 7)]
