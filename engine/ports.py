@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -142,7 +142,8 @@ class TaskRepository(Protocol):
     def get(self, task_id: str) -> TaskRow | None: ...
     def mark_completed(self, task_id: str, by: str, at: datetime) -> None: ...
     def for_case(self, case_id: int) -> Sequence[TaskRow]: ...
-    def inbox(self, assignments: Sequence[Assignment]) -> Sequence[TaskRow]: ...
+    def inbox(self, assignments: Sequence[Assignment],
+              scoped_roles: Collection[str] | None = None) -> Sequence[TaskRow]: ...
 
 
 class TimerRepository(Protocol):

@@ -198,10 +198,10 @@ class Case:
         return value if isinstance(value, str) else None
 
     def _agency_of(self, task: Any) -> str | None:
+        """The agency a task belongs to: for agency-scoped roles it limits who may act, else it is context."""
         role = self.catalogue.role_for_lane(task.task_spec.lane)
-        if role is None or not role.agency_scoped:
-            return None
-        value = task.data.get(self.catalogue.agency_variable(role))
+        variable = self.catalogue.agency_variable(role) if role is not None else self.catalogue.scope_variable
+        value = task.data.get(variable)
         return value if isinstance(value, str) else None
 
     def _due(self, task: Any, props: dict[str, str]) -> datetime | None:

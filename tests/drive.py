@@ -32,9 +32,15 @@ def with_many_agencies(forms: Mapping[str, bytes], codes: list[str]) -> dict[str
         schema = json.loads(data)
         for prop in schema.get("properties", {}).values():
             items = prop.get("items") if isinstance(prop, dict) else None
-            if isinstance(items, dict) and "enum" in items and "police" in items["enum"]:
+            if not isinstance(items, dict):
+                continue
+            if "police" in items.get("enum", []):
                 items["enum"] = list(dict.fromkeys([*items["enum"], *codes]))
                 items.pop("enumNames", None)
+                prop.pop("maxItems", None)
+            if "police" in [option.get("const") for option in items.get("oneOf", [])]:
+                known = {option.get("const") for option in items["oneOf"]}
+                items["oneOf"] += [{"const": code, "title": code} for code in codes if code not in known]
                 prop.pop("maxItems", None)
         changed[name] = json.dumps(schema).encode()
     return changed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, true, update
@@ -59,9 +59,14 @@ class SqlTaskRepository:
         stmt = select(Task).where(Task.case_id == case_id).order_by(Task.created_at, Task.id)
         return [_task(r) for r in fresh(self.session, stmt)]
 
-    def inbox(self, assignments: Sequence[Assignment]) -> Sequence[TaskRow]:
-        """Ready tasks any of `assignments` may act on, soonest due first (undated last), in one query."""
-        clauses = [_matches(a) for a in dict.fromkeys(assignments)]
+    def inbox(self, assignments: Sequence[Assignment],
+              scoped_roles: Collection[str] | None = None) -> Sequence[TaskRow]:
+        """Ready tasks any of `assignments` may act on, soonest due first (undated last), in one query.
+
+        A task's agency restricts who sees it only for `scoped_roles` (every role when None); for other roles
+        it merely says which agency the task is about.
+        """
+        clauses = [_matches(a, scoped_roles is None or a.role in scoped_roles) for a in dict.fromkeys(assignments)]
         if not clauses:
             return []
         stmt = (
@@ -73,12 +78,18 @@ class SqlTaskRepository:
         return [_task(r) for r in fresh(self.session, stmt)]
 
 
-def _matches(a: Assignment) -> ColumnElement[bool]:
+def _matches(a: Assignment, scoped: bool = True) -> ColumnElement[bool]:
     """Task filter for one assignment: role; board (None = all boards); case; agency scope."""
     board = true() if a.board is None else Case.board == a.board
     case = true() if a.case_id is None else Task.case_id == a.case_id
     # An agency-scoped task is only for holders of that agency; an unscoped task is for every holder.
-    agency = Task.agency.is_(None) if a.agency is None else or_(Task.agency.is_(None), Task.agency == a.agency)
+    agency: ColumnElement[bool]
+    if not scoped:
+        agency = true()
+    elif a.agency is None:
+        agency = Task.agency.is_(None)
+    else:
+        agency = or_(Task.agency.is_(None), Task.agency == a.agency)
     return and_(Task.role == a.role, board, case, agency)
 
 

@@ -135,8 +135,9 @@ def bench_state_size(board: str, workdir: Path) -> dict[str, Any]:
     without_spec = len(record.state)
     full = len(RAW_SERIALIZER.serialize_json(case.workflow))
     stored = len(gzip.compress(record.state))
+    # What the database holds is the gzip of the JSON without the spec; the uncompressed figure is shown too.
     return {"stored_bytes_gzip": stored, "json_without_spec_bytes": without_spec, "raw_full_json_bytes": full,
-            "target_bytes": 70_000, "met": without_spec <= 70_000}
+            "target_bytes": 70_000, "met": stored <= 70_000}
 
 
 def populate(services: uc.Services, engine_url: str, cases: int) -> None:
@@ -223,10 +224,10 @@ def print_table(results: dict[str, Any]) -> None:
     start = results["start_case"]
     print(f"{'start a case to its first user task (p50 ms)':<58} {start['p50']:>14} {'<= 10':>10}  {start['met']}")
     size = results["state_size"]
-    print(f"{'stored state, mid-review, 5 agencies (JSON w/o spec, B)':<58} {size['json_without_spec_bytes']:>14} "
+    print(f"{'stored state, mid-review, 5 agencies (bytes as stored, gzip)':<58} {size['stored_bytes_gzip']:>14} "
           f"{'<= 70000':>10}  {size['met']}")
-    print(f"{'   same, gzip as stored (B); raw JSON with spec (B)':<58} "
-          f"{str(size['stored_bytes_gzip']) + '; ' + str(size['raw_full_json_bytes']):>14}")
+    print(f"{'   uncompressed JSON without spec; raw JSON with spec (B)':<58} "
+          f"{str(size['json_without_spec_bytes']) + '; ' + str(size['raw_full_json_bytes']):>14}")
     for row in results["request"]:
         label = f"request / raw SpiffWorkflow, {row['agencies']} agencies (p50 {row['ours_ms']['p50']} ms)"
         print(f"{label:<58} {row['ratio']:>14} {'<= 1.5':>10}  {row['met']}")

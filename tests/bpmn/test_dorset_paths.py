@@ -283,7 +283,8 @@ def review_weeks_0_to_26(
     """Phase 2 week by week; `revise` sends that agency's IMR back once, `late` leaves that IMR until week 7."""
     commission(d)
     letters = d.tasks("lscb_administrator")
-    assert sorted(t.agency or "" for t in letters if t.name == "imr_letter") == [""] * len(AGENCIES)
+    assert sorted(t.agency or "" for t in letters if t.name == "imr_letter") == sorted(AGENCIES), \
+        "each administrator's letter says which agency it is for"
     for agency in AGENCIES:
         complete_for_agency(d, "imr_letter", agency, imr_forms(agency)[0][1])
     for agency in AGENCIES:

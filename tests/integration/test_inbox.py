@@ -125,3 +125,18 @@ def test_holders_are_the_users_whose_inbox_would_show_the_task(new_uow: NewUow, 
         assert uow.people.holders("imr_author", "north", None, None) == ["ann", "pat"]
         assert uow.people.holders("chair", "north", case_id, None) == []
         assert len(uow.people.assignments_of("ann")) == 1
+
+
+def test_a_task_of_an_unscoped_role_names_its_agency_without_hiding_it(
+    new_uow: NewUow, make_case: Callable[..., int]
+) -> None:
+    case = make_case("north")
+    with new_uow() as uow:
+        uow.tasks.replace_for_case(case, [task("review-police", case, "panel_member", "police"),
+                                          task("imr-police", case, "imr_author", "police")])
+        uow.commit()
+    with new_uow() as uow:
+        seen = uow.tasks.inbox([Assignment("pat", "panel_member", "north", case_id=case),
+                                Assignment("pat", "imr_author", "north", case_id=case, agency="health")],
+                               scoped_roles={"imr_author"})
+    assert [(t.id, t.agency) for t in seen] == [("review-police", "police")]
