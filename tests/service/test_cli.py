@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,21 @@ def test_a_referral_goes_from_the_command_line_to_the_safeguarding_leads_inbox(t
                                                    database=db).stdout
 
 
+XXE = ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>')
+BOMB = ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>')
+DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
 @pytest.mark.parametrize("mutation,code", [
+    (lambda t: t.replace(DECLARATION, XXE).replace("<bpmn:documentation>", "<bpmn:documentation>&xxe;", 1),
+     "doctype_not_allowed"),
+    (lambda t: t.replace(DECLARATION, BOMB).replace("<bpmn:documentation>", "<bpmn:documentation>&c;", 1),
+     "doctype_not_allowed"),
+    (lambda t: re.sub(r"<bpmn:script>.*?</bpmn:script>", "<bpmn:script>import os</bpmn:script>", t, count=1,
+                      flags=re.S), "script_not_allowed"),
+    (lambda t: re.sub(r"(<bpmn:conditionExpression[^>]*>).*?(</bpmn:conditionExpression>)",
+                      r"\1__import__('os').system('id')\2", t, count=1, flags=re.S), "expression_not_allowed"),
     (lambda t: t.replace("<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
                          "<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY x \"y\">]>"), "doctype_not_allowed"),
     (lambda t: t.replace('name="IMR author"', 'name="Unknown lane"', 1), "unknown_lane"),
