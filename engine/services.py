@@ -105,13 +105,11 @@ def deploy(services: Services, diagrams: Mapping[str, bytes], by: str | None = N
     return stored
 
 
-def _project(uow: UnitOfWork, record: CaseRecord, case: Case, now: Any, new: bool = False) -> None:
+def _project(uow: UnitOfWork, record: CaseRecord, case: Case, now: Any) -> None:
     """Write the inbox and timer rows of a case from its loaded workflow (same transaction as the step)."""
     assert record.id is not None
-    created = {} if new else {t.id: t.created_at for t in uow.tasks.for_case(record.id) if t.state == "ready"}
     uow.tasks.replace_for_case(record.id, [
-        TaskRow(t.id, record.id, t.name, t.title, t.lane, t.role, t.agency, t.form, created.get(t.id, now),
-                t.due_at, t.week)
+        TaskRow(t.id, record.id, t.name, t.title, t.lane, t.role, t.agency, t.form, now, t.due_at, t.week)
         for t in case.ready_tasks()
     ])
     uow.timers.replace_for_case(record.id, [TimerRow(t.id, record.id, t.name, t.due_at) for t in case.waiting_timers()])
@@ -126,10 +124,10 @@ def _save(uow: UnitOfWork, record: CaseRecord, case: Case, now: Any) -> CaseReco
 
 
 def _after_step(uow: UnitOfWork, record: CaseRecord, case: Case, result: StepResult, actor: str | None,
-                now: Any, new: bool = False) -> None:
+                now: Any) -> None:
     """Projections, notices, role assignments and audit events of one step."""
     assert record.id is not None
-    _project(uow, record, case, now, new)
+    _project(uow, record, case, now)
     for notice in result.notices:
         uow.notices.add(NoticeRow(record.id, now, notice.role, notice.agency, notice.kind, notice.message,
                                   notice.element))
@@ -178,7 +176,7 @@ def _start_case(services: Services, board_code: str, username: str, data: dict[s
             uow.people.assign(Assignment(username, initiator.role, board.code, record.id))
         uow.events.append(EventRow(record.id, now, "case_started", username,
                                    {"reference": reference, "version": version_id, "hash": process.content_hash}))
-        _after_step(uow, record, case, result, username, now, new=True)
+        _after_step(uow, record, case, result, username, now)
         uow.commit()
         return record
 

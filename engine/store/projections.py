@@ -26,16 +26,20 @@ class SqlTaskRepository:
         self.session = session
 
     def replace_for_case(self, case_id: int, rows: Iterable[TaskRow]) -> None:
-        """Replace the case's open task rows with `rows`; completed rows are kept as history."""
-        rows = list(rows)
-        ids = [r.id for r in rows]
-        self.session.execute(
-            delete(Task)
-            .where(Task.case_id == case_id, or_(Task.state != "completed", Task.id.in_(ids)))
-            .execution_options(synchronize_session=False)
-        )
-        if rows:
-            values = [{f: getattr(r, f) for f in TASK_FIELDS} | {"case_id": case_id} for r in rows]
+        """Make the case's open task rows exactly `rows`: rows still open are left as they are (keeping their
+        creation time), rows no longer open are deleted, new ones inserted; completed rows stay as history."""
+        wanted = {r.id: r for r in rows}
+        open_ids = set(self.session.scalars(select(Task.id).where(Task.case_id == case_id, Task.state != "completed")))
+        gone = open_ids - wanted.keys()
+        added = [wanted[i] for i in wanted if i not in open_ids]
+        stale = gone | {r.id for r in added}  # a new row may reuse the id of a completed one (a loop)
+        if stale:
+            self.session.execute(
+                delete(Task).where(Task.case_id == case_id, Task.id.in_(stale))
+                .execution_options(synchronize_session=False)
+            )
+        if added:
+            values = [{f: getattr(r, f) for f in TASK_FIELDS} | {"case_id": case_id} for r in added]
             self.session.execute(insert(Task), values)
 
     def get(self, task_id: str) -> TaskRow | None:
@@ -104,18 +108,30 @@ class SqlTimerRepository:
         self.session = session
 
     def replace_for_case(self, case_id: int, rows: Iterable[TimerRow]) -> None:
-        """Replace the case's pending timers with `rows`; fired rows are kept as history."""
-        rows = list(rows)
-        ids = [r.id for r in rows]
-        self.session.execute(
-            delete(Timer)
-            .where(Timer.case_id == case_id, or_(Timer.fired_at.is_(None), Timer.id.in_(ids)))
-            .execution_options(synchronize_session=False)
-        )
-        if rows:
+        """Make the case's pending timers exactly `rows` (inserting, deleting or re-timing only what changed);
+        fired rows are kept as history."""
+        wanted = {r.id: r for r in rows}
+        pending = {
+            timer_id: due_at for timer_id, due_at in self.session.execute(
+                select(Timer.id, Timer.due_at).where(Timer.case_id == case_id, Timer.fired_at.is_(None)))
+        }
+        added = [wanted[i] for i in wanted if i not in pending]
+        stale = (pending.keys() - wanted.keys()) | {r.id for r in added}  # a cycle timer reuses its id
+        if stale:
+            self.session.execute(
+                delete(Timer).where(Timer.case_id == case_id, Timer.id.in_(stale))
+                .execution_options(synchronize_session=False)
+            )
+        for timer_id, due_at in pending.items():
+            if timer_id in wanted and wanted[timer_id].due_at != due_at:
+                self.session.execute(
+                    update(Timer).where(Timer.id == timer_id).values(due_at=wanted[timer_id].due_at)
+                    .execution_options(synchronize_session=False)
+                )
+        if added:
             values = [
                 {"id": r.id, "case_id": case_id, "name": r.name, "due_at": r.due_at, "fired_at": r.fired_at}
-                for r in rows
+                for r in added
             ]
             self.session.execute(insert(Timer), values)
 
