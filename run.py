@@ -55,8 +55,11 @@ def cmd_check_diagram(args: argparse.Namespace) -> int:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Validate and store new process versions."""
-    for version in uc.deploy(_services(args), _diagrams(args.paths), by=args.user):
+    versions = uc.deploy(_services(args), _diagrams(args.paths), by=args.user)
+    for version in versions:
         print(f"deployed {version.process_id} as version {version.id} ({version.content_hash[:12]})")
+    if not versions:
+        print("nothing new: every process is already deployed with exactly these files")
     return 0
 
 
@@ -145,7 +148,7 @@ def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
     if demo:
         versions = uc.deploy(services, read_diagrams([config.bpmn_dir()]), by="demo")
         added = uc.seed_users(services, services.catalogue.users)
-        print(f"demo: {len(versions)} process versions deployed, {added} demo users added")
+        print(f"demo: {len(versions)} new process versions deployed, {added} demo users added")
         with services.uow() as uow:
             fresh = uow.cases.count() == 0
         for user in services.catalogue.users if fresh else []:

@@ -15,7 +15,6 @@ class VersionRecord:
     id: int | None
     process_id: str
     content_hash: str
-    spec_json: str
     files: dict[str, str]
     deployed_at: datetime
     deployed_by: str | None = None

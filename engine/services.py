@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -58,26 +57,21 @@ class Services:
         return cached if cached is not None else self.compiled(uow.versions.get(version_id))
 
 
-def _overlay(base: Mapping[str, str], new: Mapping[str, bytes]) -> dict[str, bytes]:
-    """Latest deployed diagrams with the new files laid over them (matched by file name)."""
-    merged = {k[5:]: v.encode() for k, v in base.items() if k.startswith("bpmn/")}
-    for key, data in new.items():
-        name = PurePosixPath(key).name
-        for old in [k for k in merged if PurePosixPath(k).name == name]:
-            del merged[old]
-        merged[key] = data
-    return merged
+def _overlay(base: Mapping[str, bytes], new: Mapping[str, bytes]) -> dict[str, bytes]:
+    """`base` diagrams with the `new` files laid over them (a new file replaces any of the same name)."""
+    names = {PurePosixPath(key).name for key in new}
+    return {**{k: v for k, v in base.items() if PurePosixPath(k).name not in names}, **new}
 
 
 def check_diagrams(services: Services, diagrams: Mapping[str, bytes]) -> dict[str, CompiledProcess]:
-    """Validate diagrams (laid over the latest deployed versions) without storing anything (InvalidDiagram)."""
+    """Validate diagrams, laid over the latest deployed ones, without storing anything (InvalidDiagram)."""
+    deployed: dict[str, bytes] = {}
     with services.uow() as uow:
-        bases = [v for b in services.catalogue.boards if (v := uow.versions.latest(b.process)) is not None]
-    merged: dict[str, bytes] = {}
-    for base in bases:
-        merged.update(_overlay(base.files, {}))
-    merged = _overlay({"bpmn/" + k: v.decode() for k, v in merged.items()}, diagrams)
-    compiled = compile_processes(merged, services.forms(), services.catalogue)
+        for board in services.catalogue.boards:
+            latest = uow.versions.latest(board.process)
+            if latest is not None:
+                deployed.update({k[5:]: v.encode() for k, v in latest.files.items() if k.startswith("bpmn/")})
+    compiled = compile_processes(_overlay(deployed, diagrams), services.forms(), services.catalogue)
     if not compiled:
         raise InvalidDiagram([Problem("no_board_process",
                                       "these diagrams define no process named in forms/boards.json")])
@@ -85,17 +79,15 @@ def check_diagrams(services: Services, diagrams: Mapping[str, bytes]) -> dict[st
 
 
 def deploy(services: Services, diagrams: Mapping[str, bytes], by: str | None = None) -> list[VersionRecord]:
-    """Validate and store new process versions; unchanged processes keep their version (InvalidDiagram)."""
+    """Validate, then store a new version of each process that changed; returns those (InvalidDiagram)."""
     compiled = check_diagrams(services, diagrams)
     now = services.clock.now()
     stored: list[VersionRecord] = []
     with services.uow() as uow:
         for process in compiled.values():
-            existing = uow.versions.by_hash(process.content_hash)
-            if existing is not None:
-                stored.append(existing)
+            if uow.versions.by_hash(process.content_hash) is not None:
                 continue
-            version = uow.versions.add(VersionRecord(None, process.process_id, process.content_hash, "",
+            version = uow.versions.add(VersionRecord(None, process.process_id, process.content_hash,
                                                      process.files, now, by))
             uow.events.append(EventRow(None, now, "version_deployed", by,
                                        {"process": process.process_id, "hash": process.content_hash,
@@ -266,14 +258,3 @@ def seed_users(services: Services, users: Sequence[Mapping[str, Any]]) -> int:
             added += 1
         uow.commit()
     return added
-
-
-def case_summary(record: CaseRecord) -> dict[str, Any]:
-    """A one-line, non-identifying view of a case for listings."""
-    return {"id": record.id, "reference": record.reference, "board": record.board, "status": record.status,
-            "updated_at": record.updated_at.isoformat()}
-
-
-def dumps(value: Any) -> str:
-    """JSON for command-line output."""
-    return json.dumps(value, indent=2, default=str)

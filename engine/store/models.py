@@ -33,7 +33,6 @@ class ProcessVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(200), index=True)
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    spec_json: Mapped[str] = mapped_column(Text)
     files: Mapped[dict[str, Any]]
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str | None] = mapped_column(String(200))

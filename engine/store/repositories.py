@@ -53,7 +53,6 @@ class SqlVersionRepository:
         row = ProcessVersion(
             process_id=version.process_id,
             content_hash=version.content_hash,
-            spec_json=version.spec_json,
             files=dict(version.files),
             deployed_at=version.deployed_at,
             deployed_by=version.deployed_by,
@@ -101,7 +100,6 @@ def _version(row: ProcessVersion) -> VersionRecord:
         id=row.id,
         process_id=row.process_id,
         content_hash=row.content_hash,
-        spec_json=row.spec_json,
         files=dict(row.files),
         deployed_at=row.deployed_at,
         deployed_by=row.deployed_by,

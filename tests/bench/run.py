@@ -148,7 +148,7 @@ def populate(services: uc.Services, engine_url: str, cases: int) -> None:
     roles = [r.role for r in services.catalogue.roles if r.lane]
     with engine.begin() as conn:
         version_id = conn.execute(insert(ProcessVersion).values(
-            process_id="bench", content_hash=uuid.uuid4().hex, spec_json="", files={}, deployed_at=T0,
+            process_id="bench", content_hash=uuid.uuid4().hex, files={}, deployed_at=T0,
             deployed_by="bench").returning(ProcessVersion.id)).scalar_one()
         start = conn.execute(insert(CaseRow).values(
             reference=f"B-{uuid.uuid4().hex[:8]}", board="dorset", process_id="bench", version_id=version_id,

@@ -93,7 +93,7 @@ def make_case(new_uow: NewUow) -> Callable[..., int]:
         with new_uow() as uow:
             if not version_ids:
                 version = uow.versions.add(
-                    VersionRecord(None, "scr", "hash-1", '{"spec": 1}', {"scr.bpmn": "<xml/>"}, T0, "admin")
+                    VersionRecord(None, "scr", "hash-1", {"scr.bpmn": "<xml/>"}, T0, "admin")
                 )
                 assert version.id is not None
                 version_ids.append(version.id)

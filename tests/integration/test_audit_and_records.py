@@ -91,8 +91,8 @@ def test_notices_wait_in_the_outbox_until_delivered(new_uow: NewUow, make_case: 
 
 def test_versions_are_found_by_hash_and_latest_per_process(new_uow: NewUow) -> None:
     with new_uow() as uow:
-        v1 = uow.versions.add(VersionRecord(None, "scr", "h1", "{}", {"a.bpmn": "<a/>"}, T0, "admin"))
-        v2 = uow.versions.add(VersionRecord(None, "scr", "h2", "{}", {"a.bpmn": "<b/>"}, T0 + timedelta(1)))
+        v1 = uow.versions.add(VersionRecord(None, "scr", "h1", {"a.bpmn": "<a/>"}, T0, "admin"))
+        v2 = uow.versions.add(VersionRecord(None, "scr", "h2", {"a.bpmn": "<b/>"}, T0 + timedelta(1)))
         uow.commit()
     assert v1.id is not None and v2.id is not None
     with new_uow() as uow:

@@ -33,7 +33,6 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("process_id", sa.String(length=200), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
-        sa.Column("spec_json", sa.Text(), nullable=False),
         sa.Column("files", sa.Text(), nullable=False),
         sa.Column("deployed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("deployed_by", sa.String(length=200), nullable=True),
