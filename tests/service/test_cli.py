@@ -79,3 +79,18 @@ def test_check_diagram_and_deploy_refuse_a_broken_diagram_and_store_nothing(
         assert code in result.stderr and "imr.bpmn" in result.stderr
     assert run_cli("versions", database=db).stdout == ""
     assert run_cli("cases", database=db).stdout == ""
+
+
+def test_check_diagram_accepts_the_procedures_and_names_the_element_of_a_hostile_one(tmp_path: Path) -> None:
+    database = tmp_path / "cli.sqlite3"
+    good = run_cli("check-diagram", "bpmn/", database=database)
+    assert good.returncode == 0, good.stderr
+    assert "ok: scr_dorset" in good.stdout and "ok: scr_bournemouth_poole" in good.stdout
+    hostile = tmp_path / "imr.bpmn"
+    hostile.write_text(IMR.read_text().replace('"P6W"', "__import__('os').system('touch /tmp/pwned')"))
+    refused = run_cli("deploy", str(hostile), database=database)
+    assert refused.returncode == 2
+    assert "imr.bpmn" in refused.stderr and "expression_not_allowed" in refused.stderr
+    listed = run_cli("cases", database=database)
+    assert listed.returncode == 0 and listed.stdout == ""
+    assert not Path("/tmp/pwned").exists()
