@@ -116,6 +116,25 @@ def cmd_complete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    """Issue an API bearer token for a user (shown once; only its hash is kept)."""
+    print(uc.issue_token(_services(args), args.user))
+    return 0
+
+
+def cmd_password(args: argparse.Namespace) -> int:
+    """Set a user's password, read from standard input."""
+    from web.accounts import Passwords
+
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 12:
+        print("a password needs at least 12 characters", file=sys.stderr)
+        return 3
+    uc.set_password_hash(_services(args), args.user, Passwords().hash(password), by="run.py")
+    print("password set")
+    return 0
+
+
 def cmd_assign(args: argparse.Namespace) -> int:
     """Give a user a role (board-wide, or on one case with --case)."""
     uc.assign_role(_services(args), Assignment(args.user, args.role, args.board, args.case, args.agency))
@@ -140,6 +159,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_passwords(services: uc.Services) -> None:
+    """Give demo accounts that have none the demo password of forms/users.json."""
+    from web.accounts import Passwords
+
+    password = services.catalogue.demo_password
+    if not password:
+        return
+    hasher = Passwords()
+    for user in services.catalogue.users:
+        if uc.password_hash_of(services, user["username"]) is None:
+            uc.set_password_hash(services, user["username"], hasher.hash(password), by="demo")
+
+
 def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
     """Start the web app and the timer worker in the background."""
     from web import create_app
@@ -149,13 +181,14 @@ def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
         versions = uc.deploy(services, read_diagrams([config.bpmn_dir()]), by="demo")
         added = uc.seed_users(services, services.catalogue.users)
         print(f"demo: {len(versions)} new process versions deployed, {added} demo users added")
+        _demo_passwords(services)
         with services.uow() as uow:
             fresh = uow.cases.count() == 0
         for user in services.catalogue.users if fresh else []:
             if user.get("demo_starts_case") and user.get("board"):
                 record = uc.start_case(services, user["board"], user["username"])
                 print(f"demo: case {record.reference} started by {user['username']}")
-        print("demo users (no passwords until the sign-in issue lands):")
+        print(f"demo users (password for every one: {services.catalogue.demo_password}):")
         for user in services.catalogue.users:
             print(f"  {user['username']:<28} {', '.join(user.get('roles', [])) or 'case roles assigned per case'}")
     start_background_worker(services)
@@ -192,6 +225,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("task_id")
     s.add_argument("--user", required=True)
     s.add_argument("--data")
+    s = sub.add_parser("token", help="issue an API bearer token")
+    s.add_argument("--user", required=True)
+    s = sub.add_parser("password", help="set a password (read from standard input)")
+    s.add_argument("--user", required=True)
     s = sub.add_parser("assign")
     s.add_argument("--user", required=True)
     s.add_argument("--role", required=True)
@@ -208,7 +245,8 @@ def parser() -> argparse.ArgumentParser:
 COMMANDS = {
     "init-db": cmd_init_db, "check-diagram": cmd_check_diagram, "deploy": cmd_deploy, "seed-users": cmd_seed,
     "start-case": cmd_start_case, "cases": cmd_cases, "versions": cmd_versions, "tasks": cmd_tasks,
-    "complete": cmd_complete, "assign": cmd_assign, "fire-timers": cmd_fire_timers, "worker": cmd_worker,
+    "complete": cmd_complete, "assign": cmd_assign, "token": cmd_token, "password": cmd_password,
+    "fire-timers": cmd_fire_timers, "worker": cmd_worker,
 }
 
 

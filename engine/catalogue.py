@@ -43,6 +43,7 @@ class Catalogue:
     agencies: Mapping[str, Mapping[str, Any]]
     boards: tuple[Board, ...]
     users: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    demo_password: str | None = None
 
     def role_for_lane(self, lane: str | None) -> Role | None:
         """The role a lane name stands for, or None."""
@@ -100,8 +101,9 @@ def load_catalogue(forms_dir: Path) -> Catalogue:
         for b in _read_json(forms_dir / "boards.json")["boards"]
     )
     users_path = forms_dir / "users.json"
-    users = tuple(_read_json(users_path)["users"]) if users_path.exists() else ()
+    users_doc = _read_json(users_path) if users_path.exists() else {"users": []}
+    users = tuple(users_doc["users"])
     return Catalogue(
         roles=roles, scope_variable=roles_doc.get("scope_variable", "agency"), agencies=agencies,
-        boards=boards, users=users,
+        boards=boards, users=users, demo_password=users_doc.get("demo_password"),
     )

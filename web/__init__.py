@@ -1,36 +1,49 @@
-"""The Flask application factory (a status page until the role-based front end lands)."""
+"""The Flask application factory: one blueprint per feature around an already-wired Services."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from engine.services import Services
+from web import api, auth, cases, errors, inbox, tasks
+from web.accounts import Passwords, Throttle
 
 
 def create_app(services: Services, test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app around an already-wired Services."""
+    """Build the app: secure session cookies, CSRF on every form, sign-in, inbox, tasks and cases."""
     app = Flask(__name__)
-    app.config.from_mapping(SECRET_KEY="dev")
+    app.config.from_mapping(
+        SECRET_KEY=secrets.token_hex(32),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,
+        SESSION_IDLE_MINUTES=30,
+        SESSION_ABSOLUTE_HOURS=12,
+        FAST_PASSWORD_HASHING=False,
+        WTF_CSRF_TIME_LIMIT=None,
+    )
     app.config.from_prefixed_env("SCR")
     if test_config:
         app.config.update(test_config)
     app.extensions["services"] = services
+    app.extensions["passwords"] = Passwords(fast=bool(app.config["FAST_PASSWORD_HASHING"]))
+    app.extensions["throttle"] = Throttle(services.clock)
+    csrf = CSRFProtect(app)
+    csrf.exempt(api.bp)  # the API takes bearer tokens only, never cookies
+    errors.register(app)
+    auth.init_app(app)
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, api.bp):
+        app.register_blueprint(blueprint)
 
-    @app.get("/")
-    def status() -> str:
-        """Deployed processes, cases and demo users at a glance."""
-        with services.uow() as uow:
-            versions = list(uow.versions.list())
-            cases = list(uow.cases.list())
-            users = list(uow.people.users())
-        return render_template("status.html", versions=versions, cases=cases, users=users,
-                               boards=services.catalogue.boards)
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        """Liveness probe."""
-        return {"status": "ok"}
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
 
     return app

@@ -152,3 +152,14 @@ class RoleAssignment(Base):
     board: Mapped[str | None] = mapped_column(String(100))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
     agency: Mapped[str | None] = mapped_column(String(100))
+
+
+class ApiToken(Base):
+    """A bearer token for API clients: only its sha256 is stored."""
+
+    __tablename__ = "api_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("app_user.username"), index=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

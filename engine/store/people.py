@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.ports import Assignment, UserRecord
-from engine.store.models import AppUser, RoleAssignment
+from engine.store.models import ApiToken, AppUser, RoleAssignment
 from engine.store.sql import fresh
 
 
@@ -74,6 +75,24 @@ class SqlPeopleRepository:
             Assignment(username=r.username, role=r.role, board=r.board, case_id=r.case_id, agency=r.agency)
             for r in fresh(self.session, stmt)
         ]
+
+    def on_case(self, case_id: int) -> Sequence[Assignment]:
+        """Every role held on one case, in order of granting."""
+        stmt = select(RoleAssignment).where(RoleAssignment.case_id == case_id).order_by(RoleAssignment.id)
+        return [
+            Assignment(username=r.username, role=r.role, board=r.board, case_id=r.case_id, agency=r.agency)
+            for r in fresh(self.session, stmt)
+        ]
+
+    def add_token(self, username: str, token_hash: str, at: datetime) -> None:
+        """Store a new API token's hash for a user."""
+        self.session.add(ApiToken(token_hash=token_hash, username=username, created_at=at))
+        self.session.flush()
+
+    def user_for_token(self, token_hash: str) -> str | None:
+        """The user a live (not revoked) token belongs to."""
+        return self.session.scalar(
+            select(ApiToken.username).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None)))
 
     def holders(self, role: str, board: str | None, case_id: int | None, agency: str | None) -> Sequence[str]:
         """Usernames who would see a task of `role` on this board/case/agency (the inbox rule, inverted)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from sqlalchemy import func, select, update
@@ -171,6 +171,18 @@ class SqlCaseRepository:
         if board is not None:
             stmt = stmt.where(Case.board == board)
         return [_case(r) for r in fresh(self.session, stmt)]
+
+    def labels(self, case_ids: Collection[int]) -> dict[int, tuple[str, str]]:
+        """(reference, board) of each case, without loading its state."""
+        if not case_ids:
+            return {}
+        rows = self.session.execute(select(Case.id, Case.reference, Case.board).where(Case.id.in_(set(case_ids))))
+        return {case_id: (reference, board) for case_id, reference, board in rows}
+
+    def labels_of_board(self, board: str) -> dict[int, tuple[str, str]]:
+        """(reference, board) of every case of a board, without loading state."""
+        rows = self.session.execute(select(Case.id, Case.reference, Case.board).where(Case.board == board))
+        return {case_id: (reference, board) for case_id, reference, board in rows}
 
     def count(self, board: str | None = None) -> int:
         """Number of cases (of one board when given)."""

@@ -1,0 +1,128 @@
+"""The read side for people: inbox items, a task with its form, a case overview; each checks access first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.assignment import may_act
+from engine.errors import NotFound
+from engine.ports import Assignment, CaseRecord, EventRow, TaskRow, UnitOfWork, UserRecord
+from engine.services import Services
+
+DUE_SOON = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One task in a person's inbox, with what they need to decide what to do first."""
+
+    task: TaskRow
+    reference: str
+    board: str
+    overdue: bool
+    due_soon: bool
+    others: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A ready task the user may act on, with its form and the people a person picker may offer."""
+
+    task: TaskRow
+    case: CaseRecord
+    schema: dict[str, Any]
+    ui_schema: dict[str, Any]
+    people: tuple[UserRecord, ...]
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What a person with a role on a case sees of it (no workflow data, no names from forms)."""
+
+    case: CaseRecord
+    ready: tuple[TaskRow, ...]
+    done: tuple[TaskRow, ...]
+    events: tuple[EventRow, ...]
+    people: tuple[Assignment, ...]
+
+
+def inbox(services: Services, username: str) -> list[InboxItem]:
+    """The user's ready tasks across cases, soonest due first, with flags and who else can act."""
+    now = services.clock.now()
+    scoped = {r.role for r in services.catalogue.roles if r.agency_scoped}
+    with services.uow() as uow:
+        rows = uow.tasks.inbox(uow.people.assignments_of(username), scoped)
+        labels = uow.cases.labels({t.case_id for t in rows})
+        items = []
+        for task in rows:
+            reference, board = labels[task.case_id]
+            holders = uow.people.holders(task.role or "", board, task.case_id,
+                                         task.agency if task.role in scoped else None)
+            items.append(InboxItem(task, reference, board,
+                                   overdue=task.due_at is not None and task.due_at < now,
+                                   due_soon=task.due_at is not None and now <= task.due_at < now + DUE_SOON,
+                                   others=tuple(h for h in holders if h != username)))
+    return items
+
+
+def _readable(uow: UnitOfWork, case: CaseRecord, username: str) -> bool:
+    return any(a.case_id == case.id or (a.case_id is None and a.board == case.board)
+               for a in uow.people.assignments_of(username))
+
+
+def task_view(services: Services, task_id: str, username: str) -> TaskView:
+    """A ready or completed task the user may act on, with its form (NotFound otherwise: a denied read)."""
+    with services.uow() as uow:
+        task = uow.tasks.get(task_id)
+        if task is None:
+            raise NotFound("no such task")
+        case = uow.cases.get(task.case_id)
+        if not may_act(task, case.board, uow.people.assignments_of(username), services.catalogue):
+            raise NotFound("no such task")
+        process = services.process_of(uow, case)
+        schema = process.form(task.form) if task.form else {"type": "object", "properties": {}}
+        ui_name = task.form.replace(".schema.json", ".uischema.json") if task.form else ""
+        ui_schema = process.form(ui_name) if "forms/" + ui_name in process.files else {}
+        people = tuple(u for u in uow.people.users() if u.board in (None, case.board))
+    return TaskView(task, case, schema, ui_schema, people)
+
+
+def case_view(services: Services, case_id: int, username: str) -> CaseView:
+    """A case overview for someone holding a role on it or on its board (NotFound otherwise)."""
+    with services.uow() as uow:
+        try:
+            case = uow.cases.get(case_id)
+        except NotFound:
+            raise NotFound("no such case") from None
+        if not _readable(uow, case, username):
+            raise NotFound("no such case")
+        rows = uow.tasks.for_case(case_id)
+        events = uow.events.for_case(case_id)
+        people = tuple(uow.people.on_case(case_id))
+    return CaseView(case, tuple(t for t in rows if t.state == "ready"),
+                    tuple(t for t in rows if t.state == "completed"), tuple(events), people)
+
+
+def my_cases(services: Services, username: str) -> list[tuple[int, str, str]]:
+    """(id, reference, board) of every case the user holds a role on, or that their board roles reach."""
+    with services.uow() as uow:
+        assignments = uow.people.assignments_of(username)
+        labels = uow.cases.labels({a.case_id for a in assignments if a.case_id is not None})
+        for board in {a.board for a in assignments if a.case_id is None and a.board}:
+            labels.update(uow.cases.labels_of_board(board))
+    return sorted(((i, ref, board) for i, (ref, board) in labels.items()), key=lambda c: c[1])
+
+
+def boards_of(services: Services, username: str) -> Sequence[str]:
+    """Boards a user can start a case on: their own account's board."""
+    with services.uow() as uow:
+        user = uow.people.get_user(username)
+    return [user.board] if user is not None and user.board else []
+
+
+def is_past(moment: datetime | None, now: datetime) -> bool:
+    """True when `moment` is set and before `now`."""
+    return moment is not None and moment < now

@@ -1,0 +1,124 @@
+"""Every route against every relationship to a case: a route missing from the matrix fails the test (T-Z1, T-Z3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from engine import services as uc
+from engine.ports import Assignment
+from engine.services import Services
+from tests.drive import SCR_PATH, SUPERUSER, drive_until, grant_everything, ready
+from tests.web.conftest import Browser
+
+AGENCIES = ["police", "health_commissioning"]
+
+# Who, relative to one Dorset case with a police IMR task waiting:
+PEOPLE = {
+    "anonymous": None,
+    "own agency (police IMR author on the case)": "dorset.police.imr",
+    "other agency (health IMR author on the case)": "dorset.healthcommissioning.imr",
+    "same board, no role on the case": "dorset.education.imr",
+    "board role (Dorset administrator)": "dorset.admin",
+    "other board (Bournemouth & Poole administrator)": "bp.admin",
+}
+OK, DENIED, SIGN_IN, INVALID = 200, 404, 302, 422
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Expected status per person for one route and method."""
+
+    method: str
+    path: str
+    expect: dict[str, int]
+    body: dict[str, Any] | None = None
+
+
+def everyone(status: int, anonymous: int = SIGN_IN) -> dict[str, int]:
+    return {name: (anonymous if name == "anonymous" else status) for name in PEOPLE}
+
+
+def only(allowed: set[str], yes: int, no: int = DENIED, anonymous: int = SIGN_IN) -> dict[str, int]:
+    return {name: anonymous if name == "anonymous" else (yes if name in allowed else no) for name in PEOPLE}
+
+
+ON_CASE = {"own agency (police IMR author on the case)", "other agency (health IMR author on the case)",
+           "board role (Dorset administrator)"}
+POLICE = {"own agency (police IMR author on the case)"}
+
+
+def matrix(task: str, case: int) -> dict[tuple[str, str], Rule]:
+    """The access matrix, keyed by (method, URL rule)."""
+    rules = [
+        Rule("GET", "/login", everyone(OK, OK)),
+        Rule("GET", "/", everyone(OK)),
+        Rule("GET", "/cases/", everyone(OK)),
+        Rule("GET", "/cases/new", everyone(OK)),
+        Rule("GET", f"/cases/{case}", only(ON_CASE, OK)),
+        Rule("GET", f"/tasks/{task}", only(POLICE, OK)),
+        Rule("POST", f"/tasks/{task}", only(POLICE, INVALID), body={}),
+        Rule("GET", "/api/openapi.json", everyone(OK, OK)),
+        Rule("GET", "/api/inbox", everyone(OK, 401)),
+        Rule("GET", "/api/cases", everyone(OK, 401)),
+        Rule("GET", f"/api/cases/{case}", only(ON_CASE, OK, anonymous=401)),
+        Rule("GET", f"/api/tasks/{task}", only(POLICE, OK, anonymous=401)),
+        Rule("POST", f"/api/tasks/{task}", only(POLICE, INVALID, anonymous=401), body={"data": {}}),
+        Rule("POST", "/logout", everyone(SIGN_IN, SIGN_IN)),  # last: it ends the session
+    ]
+    return {(r.method, r.path): r for r in rules}
+
+
+# Routes whose effect is to create or end things are checked in their own tests, not here.
+NOT_IN_MATRIX = {("POST", "/login"), ("POST", "/cases/new"), ("POST", "/api/cases")}
+
+
+def rule_key(method: str, rule: str, task: str, case: int) -> tuple[str, str]:
+    path = rule.replace("<task_id>", task).replace("<int:case_id>", str(case))
+    return method, path
+
+
+@pytest.fixture
+def scene(services: Services) -> tuple[str, int]:
+    """A Dorset case with IMR work waiting for police and health; people placed as PEOPLE says."""
+    grant_everything(services, "dorset", AGENCIES)
+    record = uc.start_case(services, "dorset", SUPERUSER)
+    case_id = record.id or 0
+    drive_until(services, case_id, lambda tasks: {"police", "health_commissioning"} <= {
+        t.agency for t in tasks if t.role in ("imr_author", "chief_executive")}, {**SCR_PATH, "agencies": AGENCIES})
+    [police] = [t for t in ready(services, case_id) if t.agency == "police" and t.role in ("imr_author",
+                                                                                            "chief_executive")]
+    for agency, user in (("police", "dorset.police.imr"), ("health_commissioning", "dorset.healthcommissioning.imr")):
+        uc.assign_role(services, Assignment(user, police.role or "", "dorset", case_id, agency))
+    return police.id, case_id
+
+
+def test_every_route_is_in_the_matrix_and_answers_each_person_as_expected(
+        app: Flask, services: Services, scene: tuple[str, int]) -> None:
+    task, case = scene
+    expected = matrix(task, case)
+    routes = {rule_key(m, r.rule, task, case) for r in app.url_map.iter_rules() if r.endpoint != "static"
+              for m in (r.methods or set()) - {"HEAD", "OPTIONS"}}
+    missing = routes - set(expected) - NOT_IN_MATRIX
+    assert missing == set(), f"routes missing from the access matrix: {sorted(missing)}"
+    failures = []
+    for person, username in PEOPLE.items():
+        browser = Browser(app.test_client())
+        headers = {}
+        if username:
+            browser.sign_in(username)
+            headers = {"Authorization": f"Bearer {uc.issue_token(services, username)}"}
+        for (method, path), rule in expected.items():
+            if path.startswith("/api/"):
+                answer = browser.client.open(path, method=method, json=rule.body, headers=headers)
+            elif method == "POST":
+                token = browser.token("/login")
+                answer = browser.client.post(path, data={**(rule.body or {}), "csrf_token": token})
+            else:
+                answer = browser.client.get(path)
+            if answer.status_code != rule.expect[person]:
+                failures.append(f"{person}: {method} {path} -> {answer.status_code}, expected {rule.expect[person]}")
+    assert failures == []

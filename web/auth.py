@@ -1,0 +1,106 @@
+"""Sign-in and sign-out, the signed-in user on every request, and session idle and absolute timeouts."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from engine import services as uc
+from engine.services import Services
+from web.accounts import Passwords, Throttle, session_expired
+
+bp = Blueprint("auth", __name__)
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def services() -> Services:
+    """The app's Services."""
+    return cast(Services, current_app.extensions["services"])
+
+
+def init_app(app: Flask) -> None:
+    """Load the signed-in user before every request, ending sessions that are idle or too old."""
+
+    @app.before_request
+    def load_user() -> None:
+        g.user = None
+        username = session.get("user")
+        if not username:
+            return
+        now = services().clock.now()
+        reason = session_expired(
+            datetime.fromisoformat(session.get("started", now.isoformat())),
+            datetime.fromisoformat(session.get("seen", now.isoformat())), now,
+            timedelta(minutes=app.config["SESSION_IDLE_MINUTES"]),
+            timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"]))
+        if reason:
+            session.clear()
+            flash("Your session ended after a period without activity." if reason == "idle"
+                  else "Your session reached its maximum length. Please sign in again.")
+            return
+        session["seen"] = now.isoformat()
+        g.user = username
+
+
+def login_required(view: View) -> View:
+    """Send people who are not signed in to the sign-in page (API clients get 401)."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.user is None:
+            if request.path.startswith("/api/"):
+                return jsonify({"error": "Not signed in", "message": "Sign in first."}), 401
+            return redirect(url_for("auth.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return cast(View, wrapped)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Sign in with user name and password; five failures in fifteen minutes lock the name for a while."""
+    error = None
+    status = 200
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        throttle: Throttle = current_app.extensions["throttle"]
+        passwords: Passwords = current_app.extensions["passwords"]
+        if throttle.blocked(username):
+            error, status = "Too many failed attempts. Wait fifteen minutes, then try again.", 429
+        elif passwords.verify(uc.password_hash_of(services(), username), password):
+            throttle.succeeded(username)
+            now = services().clock.now().isoformat()
+            session.clear()
+            session.update(user=username, started=now, seen=now)
+            target = request.args.get("next", "")
+            safe = target.startswith("/") and not target.startswith("//")
+            return redirect(target if safe else url_for("inbox.index"))
+        else:
+            throttle.failed(username)
+            error, status = "That user name and password do not match an account.", 401
+    return render_template("login.html", error=error), status
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    """End the session."""
+    session.clear()
+    flash("You have signed out.")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,48 @@
+"""Engine errors mapped to HTTP in one place, answered as HTML or JSON as the client asks."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import Conflict, EngineError, InvalidDiagram, InvalidSubmission, NotFound, NotPermitted
+
+STATUS: dict[type[EngineError], int] = {
+    NotFound: 404, NotPermitted: 403, Conflict: 409, InvalidSubmission: 422, InvalidDiagram: 422,
+}
+TITLES = {403: "Not allowed", 404: "Not found", 409: "Someone else got there first", 422: "Please check",
+          400: "Bad request", 405: "Not allowed", 500: "Something went wrong"}
+
+
+def wants_json() -> bool:
+    """True for API paths and clients that prefer JSON."""
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return request.path.startswith("/api/") or best == "application/json"
+
+
+def _answer(status: int, message: str, details: object = None) -> tuple[Response | str, int]:
+    if wants_json():
+        return jsonify({"error": TITLES.get(status, "Error"), "message": message, "details": details}), status
+    return render_template("error.html", status=status, title=TITLES.get(status, "Error"), message=message), status
+
+
+def register(app: Flask) -> None:
+    """Install the handlers."""
+
+    @app.errorhandler(EngineError)
+    def engine_error(error: EngineError) -> tuple[Response | str, int]:
+        status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 500)
+        if isinstance(error, NotFound):
+            return _answer(404, "There is nothing here, or you do not have access to it.")
+        details = None
+        if isinstance(error, InvalidSubmission):
+            details = [{"field": e.field, "message": e.message} for e in error.errors]
+        if isinstance(error, InvalidDiagram):
+            details = [{"code": p.code, "element": p.element, "file": p.file, "message": p.message}
+                       for p in error.problems]
+        return _answer(status, str(error), details)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response | str, int]:
+        status = error.code or 500
+        return _answer(status, error.description or TITLES.get(status, "Error"))

@@ -1,0 +1,225 @@
+"""JSON Schema forms rendered on the server (a field tree for Jinja) and posted data parsed back to JSON."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import FieldError
+
+PRESENT = "__present__."  # hidden marker: this checkbox / list / row group was on the page
+ADD_ROW = "__add_row__"  # submit button asking for the form back with one more empty row
+GROUPS = ("fieldset", "rows", "radio", "checkboxes", "person-multi")  # rendered as <fieldset><legend>
+YES_NO = [("true", "Yes"), ("false", "No")]
+
+Spec = Mapping[str, Any]
+
+
+@dataclass
+class Field:
+    """One thing to render: an input, a group of choices, or a fieldset of nested fields."""
+
+    name: str
+    id: str
+    label: str
+    widget: str
+    required: bool = False
+    required_when: str = ""
+    description: str = ""
+    placeholder: str = ""
+    options: list[tuple[str, str]] = field(default_factory=list)
+    value: Any = None
+    errors: list[str] = field(default_factory=list)
+    children: list[Field] = field(default_factory=list)
+    identifying: bool = False
+
+    @property
+    def values(self) -> list[str]:
+        """The current value(s) as option strings (for selects, radios and checkboxes)."""
+        items = self.value if isinstance(self.value, list) else [] if self.value is None else [self.value]
+        return [_text(v) for v in items]
+
+    @property
+    def text(self) -> str:
+        """The current value as the text of an input or textarea."""
+        if isinstance(self.value, list):
+            return "\n".join(_text(v) for v in self.value)
+        return "" if self.value is None else _text(self.value)
+
+    @property
+    def group(self) -> bool:
+        """Whether this renders as a <fieldset> with a <legend> rather than one labelled input."""
+        return self.widget in GROUPS
+
+
+def _text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _kind(spec: Spec) -> str:
+    kind = spec.get("type", "string")
+    return next((k for k in kind if k != "null"), "string") if isinstance(kind, list) else str(kind)
+
+
+def _options(spec: Spec, ui: Spec) -> list[tuple[str, str]]:
+    titles = {_text(o["const"]): o.get("title") for o in spec.get("oneOf", []) if isinstance(o, Mapping) and "const" in o}
+    values = [_text(v) for v in spec["enum"]] if "enum" in spec else list(titles)
+    names = spec.get("enumNames") or ui.get("ui:enumNames") or []
+    return [(v, str(names[i] if i < len(names) else titles.get(v) or v)) for i, v in enumerate(values)]
+
+
+def _widget(spec: Spec, ui: Spec) -> str:
+    kind, asked = _kind(spec), ui.get("ui:widget")
+    if asked == "hidden":
+        return "hidden"
+    if spec.get("x-assign-role"):
+        return "person-multi" if kind == "array" else "person"
+    if kind == "object":
+        return "fieldset"
+    if kind == "array":
+        items = spec.get("items", {})
+        return "checkboxes" if _options(items, ui) else "rows" if _kind(items) == "object" else "lines"
+    if kind == "boolean":
+        return "radio" if asked == "radio" else "checkbox"
+    if _options(spec, ui):
+        return "radio" if asked == "radio" else "select"
+    if kind in ("integer", "number"):
+        return kind
+    if spec.get("format") == "date":
+        return "date"
+    return "textarea" if asked == "textarea" or spec.get("maxLength", 0) > 500 else "text"
+
+
+def _conditions(schema: Spec, labels: Mapping[str, Field]) -> dict[str, list[str]]:
+    """Field name -> readable conditions under which an `allOf` if/then rule requires it."""
+    found: dict[str, list[str]] = {}
+    for rule in schema.get("allOf", []):
+        tests = rule.get("if", {}).get("properties", {})
+        said = []
+        for name, test in tests.items():
+            if name in labels and isinstance(test, Mapping) and "const" in test:
+                choice = dict(labels[name].options).get(_text(test["const"]), _text(test["const"]))
+                said.append(f"{labels[name].label} is {'ticked' if test['const'] is True else choice}"
+                            if labels[name].widget != "checkbox" or test["const"] is True
+                            else f"{labels[name].label} is not ticked")
+        for name in rule.get("then", {}).get("required", []) if said else []:
+            found.setdefault(name, []).append(" and ".join(said))
+    return found
+
+
+def _build(schema: Spec, ui_schema: Spec, values: Mapping[str, Any], people: Sequence[tuple[str, str]],
+           prefix: str) -> list[Field]:
+    props: Mapping[str, Spec] = schema.get("properties", {})
+    asked = [n for n in ui_schema.get("ui:order", []) if n in props]
+    required = set(schema.get("required", []))
+    built: dict[str, Field] = {}
+    for name in [*asked, *(n for n in props if n not in asked)]:
+        spec, path, value = props[name], f"{prefix}{name}", values.get(name)
+        ui = ui_schema.get(name) if isinstance(ui_schema.get(name), Mapping) else {}
+        widget = _widget(spec, ui)
+        item = Field(name=path, id="f-" + path.replace(".", "-"), label=str(spec.get("title") or name.replace("_", " ")),
+                     widget=widget, value=value, identifying=bool(spec.get("x-identifying")),
+                     required=name in required and (widget != "checkbox" or spec.get("const") is True),
+                     description=" ".join(str(t) for t in (spec.get("description"), ui.get("ui:help")) if t),
+                     placeholder=str(ui.get("ui:placeholder", "")))
+        if widget.startswith("person"):
+            known = {u for u, _ in people}
+            item.options = [*people, *((v, v) for v in item.values if v not in known)]
+        elif _kind(spec) == "boolean":
+            item.options = YES_NO
+        else:
+            item.options = _options(spec.get("items", {}) if _kind(spec) == "array" else spec, ui)
+        if widget == "fieldset":
+            item.children = _build(spec, ui, value if isinstance(value, Mapping) else {}, people, path + ".")
+        elif widget == "rows":
+            rows = [r if isinstance(r, Mapping) else {} for r in value] if isinstance(value, list) else []
+            item.children = [Field(name=f"{path}.{i}", id=f"{item.id}-{i}", label=f"Row {i + 1}", widget="fieldset",
+                                   children=_build(spec["items"], ui.get("items", {}), row, people, f"{path}.{i}."))
+                             for i, row in enumerate([*rows, {}])]
+        built[name] = item
+    for name, said in _conditions(schema, built).items():
+        if name in built and not built[name].required:
+            built[name].required_when = "required when " + " or ".join(said)
+    return list(built.values())
+
+
+def _index(tree: Sequence[Field]) -> dict[str, Field]:
+    found: dict[str, Field] = {}
+    for f in tree:
+        found[f.name] = f
+        found.update(_index(f.children))
+    return found
+
+
+def fields(schema: Spec, ui_schema: Spec | None = None, values: Mapping[str, Any] | None = None,
+           errors: Sequence[FieldError] = (), people: Sequence[tuple[str, str]] = ()) -> list[Field]:
+    """The field tree of a form, with current values and each error beside the nearest field it concerns."""
+    tree = _build(schema, ui_schema or {}, values or {}, list(people), "")
+    index = _index(tree)
+    for error in errors:
+        path = error.field
+        while path and path not in index:
+            path = path.rpartition(".")[0]
+        if path:
+            index[path].errors.append(error.message)
+    return tree
+
+
+def adding_row(form: Any) -> bool:
+    """Whether the post asked for the form back with one more empty row rather than to be submitted."""
+    return ADD_ROW in form
+
+
+def _scalar(raw: str, kind: str) -> Any:
+    if kind == "boolean":
+        return raw.lower() in ("on", "true", "1", "yes")
+    if kind not in ("integer", "number"):
+        return raw
+    try:
+        number = int(raw) if re.fullmatch(r"[+-]?\d+", raw) else float(raw)
+    except ValueError:
+        return raw  # validation will say it is not a number
+    return number if math.isfinite(number) else raw
+
+
+def _empty(value: Any) -> bool:
+    return value in ("", None, False, [], {})
+
+
+def _rows(spec: Spec, form: Any, path: str) -> list[dict[str, Any]]:
+    pattern = re.compile(re.escape(f"{path}.") + r"(\d+)\.")
+    numbers = {int(m.group(1)) for key in form.keys() if (m := pattern.match(key.removeprefix(PRESENT)))}
+    rows = [parse(spec.get("items", {}), form, f"{path}.{i}.") for i in sorted(numbers)]
+    return [row for row in rows if not all(_empty(v) for v in row.values())]
+
+
+def parse(schema: Spec, form: Any, prefix: str = "") -> dict[str, Any]:
+    """Posted form fields (a werkzeug MultiDict) back into JSON data shaped by the schema; other keys are ignored."""
+    data: dict[str, Any] = {}
+    required = set(schema.get("required", []))
+    for name, spec in schema.get("properties", {}).items():
+        path, kind = f"{prefix}{name}", _kind(spec)
+        value: Any = None
+        if kind == "object":
+            value = parse(spec, form, path + ".")
+        elif kind == "array":
+            items = spec.get("items", {})
+            if _kind(items) == "object":
+                value = _rows(spec, form, path)
+            elif spec.get("x-assign-role") or _options(items, {}):
+                value = [_scalar(v, _kind(items)) for v in form.getlist(path) if v.strip()]
+            else:
+                lines = "\n".join(form.getlist(path)).splitlines()
+                value = [_scalar(line.strip(), _kind(items)) for line in lines if line.strip()]
+            if not value and name in required and not spec.get("minItems"):
+                data[name] = value  # an empty list the schema accepts
+        elif path in form and form.get(path).strip():
+            value = _scalar(form.get(path).replace("\r\n", "\n").strip(), kind)
+        elif kind == "boolean" and PRESENT + path in form:
+            value = False  # an unticked checkbox that was on the page
+        if value is not None and value != "" and value != [] and value != {}:
+            data[name] = value
+    return data
