@@ -28,10 +28,36 @@ def validate_submission(schema: Mapping[str, Any], data: Mapping[str, Any]) -> d
             missing = error.message.split("'")[1] if "'" in error.message else ""
             errors.append(FieldError(_field_name([*error.absolute_path, missing], missing), "this field is required"))
         else:
-            errors.append(FieldError(_field_name(list(error.absolute_path), "form"), error.message))
+            errors.append(FieldError(_field_name(list(error.absolute_path), "form"), _plain(error)))
     if errors:
         raise InvalidSubmission(errors)
     return dict(data)
+
+
+def _plain(error: Any) -> str:
+    """jsonschema's message in words a person filling the form can act on."""
+    kind, expected = error.validator, error.validator_value
+    if kind == "const" and expected is True:
+        return "this must be ticked to continue"
+    if kind in ("enum", "oneOf"):
+        return "choose one of the options offered"
+    if kind == "format" and expected == "date":
+        return "enter a date as YYYY-MM-DD"
+    if kind == "format" and expected == "email":
+        return "enter an email address"
+    if kind == "minLength" and expected == 1:
+        return "this field is required"
+    if kind == "minLength":
+        return f"enter at least {expected} characters"
+    if kind == "maxLength":
+        return f"enter at most {expected} characters"
+    if kind == "minItems":
+        return "choose at least one" if expected == 1 else f"choose at least {expected}"
+    if kind == "type" and expected in ("integer", "number"):
+        return "enter a number"
+    if kind in ("minimum", "maximum"):
+        return f"enter a number {'at least' if kind == 'minimum' else 'at most'} {expected}"
+    return str(error.message)
 
 
 def role_assignments(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -12,7 +12,6 @@ from engine.errors import FieldError
 
 PRESENT = "__present__."  # hidden marker: this checkbox / list / row group was on the page
 ADD_ROW = "__add_row__"  # submit button asking for the form back with one more empty row
-GROUPS = ("fieldset", "rows", "radio", "checkboxes", "person-multi")  # rendered as <fieldset><legend>
 YES_NO = [("true", "Yes"), ("false", "No")]
 
 Spec = Mapping[str, Any]
@@ -49,11 +48,6 @@ class Field:
             return "\n".join(_text(v) for v in self.value)
         return "" if self.value is None else _text(self.value)
 
-    @property
-    def group(self) -> bool:
-        """Whether this renders as a <fieldset> with a <legend> rather than one labelled input."""
-        return self.widget in GROUPS
-
 
 def _text(value: Any) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
@@ -65,7 +59,8 @@ def _kind(spec: Spec) -> str:
 
 
 def _options(spec: Spec, ui: Spec) -> list[tuple[str, str]]:
-    titles = {_text(o["const"]): o.get("title") for o in spec.get("oneOf", []) if isinstance(o, Mapping) and "const" in o}
+    choices = [o for o in spec.get("oneOf", []) if isinstance(o, Mapping) and "const" in o]
+    titles = {_text(o["const"]): o.get("title") for o in choices}
     values = [_text(v) for v in spec["enum"]] if "enum" in spec else list(titles)
     names = spec.get("enumNames") or ui.get("ui:enumNames") or []
     return [(v, str(names[i] if i < len(names) else titles.get(v) or v)) for i, v in enumerate(values)]
@@ -93,18 +88,19 @@ def _widget(spec: Spec, ui: Spec) -> str:
     return "textarea" if asked == "textarea" or spec.get("maxLength", 0) > 500 else "text"
 
 
-def _conditions(schema: Spec, labels: Mapping[str, Field]) -> dict[str, list[str]]:
+def _condition(subject: Field, const: Any) -> str:
+    if subject.widget == "checkbox":
+        return f"“{subject.label}” is {'ticked' if const else 'not ticked'}"
+    return f"“{subject.label}” is “{dict(subject.options).get(_text(const), _text(const))}”"
+
+
+def _conditions(schema: Spec, built: Mapping[str, Field]) -> dict[str, list[str]]:
     """Field name -> readable conditions under which an `allOf` if/then rule requires it."""
     found: dict[str, list[str]] = {}
     for rule in schema.get("allOf", []):
         tests = rule.get("if", {}).get("properties", {})
-        said = []
-        for name, test in tests.items():
-            if name in labels and isinstance(test, Mapping) and "const" in test:
-                choice = dict(labels[name].options).get(_text(test["const"]), _text(test["const"]))
-                said.append(f"{labels[name].label} is {'ticked' if test['const'] is True else choice}"
-                            if labels[name].widget != "checkbox" or test["const"] is True
-                            else f"{labels[name].label} is not ticked")
+        said = [_condition(built[name], test["const"]) for name, test in tests.items()
+                if name in built and isinstance(test, Mapping) and "const" in test]
         for name in rule.get("then", {}).get("required", []) if said else []:
             found.setdefault(name, []).append(" and ".join(said))
     return found
@@ -118,10 +114,12 @@ def _build(schema: Spec, ui_schema: Spec, values: Mapping[str, Any], people: Seq
     built: dict[str, Field] = {}
     for name in [*asked, *(n for n in props if n not in asked)]:
         spec, path, value = props[name], f"{prefix}{name}", values.get(name)
-        ui = ui_schema.get(name) if isinstance(ui_schema.get(name), Mapping) else {}
+        own = ui_schema.get(name)
+        ui: Spec = own if isinstance(own, Mapping) else {}
         widget = _widget(spec, ui)
-        item = Field(name=path, id="f-" + path.replace(".", "-"), label=str(spec.get("title") or name.replace("_", " ")),
-                     widget=widget, value=value, identifying=bool(spec.get("x-identifying")),
+        label = str(spec.get("title") or name.replace("_", " "))
+        item = Field(name=path, id="f-" + path.replace(".", "-"), label=label, widget=widget,
+                     value=value, identifying=bool(spec.get("x-identifying")),
                      required=name in required and (widget != "checkbox" or spec.get("const") is True),
                      description=" ".join(str(t) for t in (spec.get("description"), ui.get("ui:help")) if t),
                      placeholder=str(ui.get("ui:placeholder", "")))
