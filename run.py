@@ -193,7 +193,7 @@ def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
             print(f"  {user['username']:<28} {', '.join(user.get('roles', [])) or 'case roles assigned per case'}")
     start_background_worker(services)
     app = create_app(services)
-    print(f"the app answers on http://{args.host}:{args.port}/  (Ctrl-C stops it)", flush=True)
+    print(f"the app answers on http://{args.host}:{args.port}/  (sign in there; Ctrl-C stops it)", flush=True)
     app.run(host=args.host, port=args.port, debug=False, use_reloader=False)
     return 0
 

@@ -1,0 +1,9 @@
+"""The production entry point: `gunicorn 'web.wsgi:app'` with DATABASE_URL and SCR_SECRET_KEY set."""
+
+from __future__ import annotations
+
+from engine.bootstrap import build_services
+from web import config, create_app
+
+_services, _engine = build_services(config.database_url(), config.forms_dir())
+app = create_app(_services)
