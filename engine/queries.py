@@ -47,6 +47,7 @@ class CaseView:
     done: tuple[TaskRow, ...]
     events: tuple[EventRow, ...]
     people: tuple[Assignment, ...]
+    deadlines: tuple[tuple[str, datetime], ...] = ()
 
 
 def inbox(services: Services, username: str) -> list[InboxItem]:
@@ -102,8 +103,21 @@ def case_view(services: Services, case_id: int, username: str) -> CaseView:
         rows = uow.tasks.for_case(case_id)
         events = uow.events.for_case(case_id)
         people = tuple(uow.people.on_case(case_id))
+        titles = _element_titles(services.process_of(uow, case))
+        deadlines = tuple((titles.get(t.name, t.name), t.due_at) for t in uow.timers.for_case(case_id)
+                          if t.fired_at is None)
     return CaseView(case, tuple(t for t in rows if t.state == "ready"),
-                    tuple(t for t in rows if t.state == "completed"), tuple(events), people)
+                    tuple(t for t in rows if t.state == "completed"), tuple(events), people, deadlines)
+
+
+def _element_titles(process: Any) -> dict[str, str]:
+    """Element id -> the name the diagram gives it, across the process and the processes it calls."""
+    titles: dict[str, str] = {}
+    for spec in (process.spec, *process.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            if getattr(task_spec, "bpmn_id", None) and getattr(task_spec, "bpmn_name", None):
+                titles[task_spec.bpmn_id] = task_spec.bpmn_name
+    return titles
 
 
 def my_cases(services: Services, username: str) -> list[tuple[int, str, str]]:

@@ -117,3 +117,19 @@ def test_the_openapi_document_describes_every_api_route(app: Flask) -> None:
     api_rules = {r.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
                  for r in app.url_map.iter_rules() if r.rule.startswith("/api/")}
     assert api_rules == set(document["paths"])
+
+
+def test_a_case_page_shows_the_deadlines_the_procedure_keeps_with_days_left(
+        app: Flask, services: Services) -> None:
+    grant_everything(services, "dorset", list(services.catalogue.agencies))
+    record = uc.start_case(services, "dorset", SUPERUSER)
+    drive_until(services, record.id or 0, lambda _tasks: _has_timer(services, record.id or 0), SCR_PATH)
+    admin = another_browser(app)
+    admin.sign_in("dorset.admin")
+    page = admin.client.get(f"/cases/{record.id}").get_data(as_text=True)
+    assert 'id="deadlines"' in page and "Days left" in page
+
+
+def _has_timer(services: Services, case_id: int) -> bool:
+    with services.uow() as uow:
+        return bool(uow.timers.for_case(case_id))
