@@ -135,8 +135,3 @@ def boards_of(services: Services, username: str) -> Sequence[str]:
     with services.uow() as uow:
         user = uow.people.get_user(username)
     return [user.board] if user is not None and user.board else []
-
-
-def is_past(moment: datetime | None, now: datetime) -> bool:
-    """True when `moment` is set and before `now`."""
-    return moment is not None and moment < now

@@ -14,8 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -36,6 +35,7 @@ from engine.runtime import Case
 from engine.specs import read_diagrams, read_forms
 from engine.store.models import Case as CaseRow
 from engine.store.models import ProcessVersion, Task, Timer
+from tests.databases import postgres_schema
 from tests.drive import SCR_PATH, SUPERUSER, drive_until, form_data, grant_everything, ready, with_many_agencies
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,31 +199,6 @@ def bench_scale(url: str, sizes: list[int]) -> dict[str, Any]:
     return results
 
 
-@contextmanager
-def postgres_schema(base: str) -> Iterator[str | None]:
-    """A throw-away schema on the PostgreSQL server, or None when it is unreachable."""
-    from sqlalchemy import create_engine, make_url
-    from sqlalchemy.exc import OperationalError
-    from sqlalchemy.pool import NullPool
-
-    admin = create_engine(base, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    except OperationalError:
-        admin.dispose()
-        yield None
-        return
-    try:
-        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run every benchmark and print a table of figures and targets."""
     args = argparse.ArgumentParser()
@@ -241,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                                  else [5, 20, 100])]
         sizes = [1_000, 2_000] if options.quick else [1_000, 10_000]
         results["scale"] = bench_scale(f"sqlite:///{workdir / 'scale.sqlite3'}", sizes)
-        with postgres_schema(options.postgres) as url:
+        with postgres_schema("bench", options.postgres) as url:
             if url:
                 results["scale_postgresql"] = bench_scale(url, sizes)
     print_table(results)

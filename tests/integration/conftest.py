@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from itertools import count
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine
 
 from engine.ports import CaseRecord, VersionRecord
 from engine.store import SqlUnitOfWork, init_db, make_engine, uow_factory
+from tests.databases import POSTGRES_URL, postgres_schema, unreachable
 
-POSTGRES_URL = os.environ.get("SCR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 NewUow = Callable[[], SqlUnitOfWork]
-
-
-def _admin_engine() -> Engine:
-    return create_engine(
-        POSTGRES_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-    )
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The PostgreSQL server URL; unreachable means skip, or fail when CI=true."""
-    admin = _admin_engine()
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-    except OperationalError as exc:
-        message = f"PostgreSQL unreachable at {POSTGRES_URL}: {exc.orig}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    finally:
-        admin.dispose()
-    return POSTGRES_URL
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -51,19 +24,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'store.db'}"
         return
-    base = request.getfixturevalue("postgres_url")
-    # Unique per test and per run, so parallel runs on one database never see each other's rows.
-    schema = f"it_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    admin = _admin_engine()
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    finally:
-        admin.dispose()
+    with postgres_schema("it") as url:
+        if url is None:
+            unreachable(f"PostgreSQL unreachable at {POSTGRES_URL}")
+        assert url is not None
+        yield url
 
 
 @pytest.fixture

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
 
 from engine.bootstrap import build_services
 from engine.clock import FrozenClock
 from engine.services import Services, seed_users
+from tests.databases import POSTGRES_URL, postgres_schema, unreachable
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2024, 1, 31, 9, 0, tzinfo=UTC)
-
-
-def _postgres_base() -> str:
-    return os.environ.get("SCR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture
@@ -32,23 +25,11 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     if os.environ.get("SCR_TEST_DATABASE", "sqlite") != "postgresql":
         yield f"sqlite:///{tmp_path / 'scr.sqlite3'}"
         return
-    admin = create_engine(_postgres_base(), poolclass=NullPool, isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
-    schema = f"svc_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    try:
-        try:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        except OperationalError as exc:
-            if os.environ.get("CI", "").lower() == "true":
-                pytest.fail(f"PostgreSQL unreachable: {exc.orig}")
-            pytest.skip(f"PostgreSQL unreachable: {exc.orig}")
-        yield make_url(_postgres_base()).update_query_dict(
-            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    finally:
-        admin.dispose()
+    with postgres_schema("svc") as url:
+        if url is None:
+            unreachable(f"PostgreSQL unreachable at {POSTGRES_URL}")
+        assert url is not None
+        yield url
 
 
 def _build(database_url: str, forms_dir: Path) -> Iterator[Services]:
