@@ -55,6 +55,8 @@ class TaskRow:
     state: str = "ready"
     completed_at: datetime | None = None
     completed_by: str | None = None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
 
 
 @dataclass
@@ -100,6 +102,7 @@ class UserRecord:
     display_name: str
     board: str | None
     agency: str | None = None
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,51 @@ class Assignment:
     board: str | None
     case_id: int | None = None
     agency: str | None = None
+
+
+@dataclass
+class DraftRecord:
+    """A person's saved, unsubmitted answers to a ready task."""
+
+    task_id: str
+    username: str
+    case_id: int
+    data: dict[str, Any]
+    saved_at: datetime
+
+
+@dataclass
+class SubmissionRecord:
+    """The answers a task was completed with (the case file), with the agency whose work it was."""
+
+    case_id: int
+    task_id: str
+    name: str
+    title: str
+    role: str | None
+    agency: str | None
+    form: str | None
+    username: str
+    at: datetime
+    data: dict[str, Any]
+    id: int | None = None
+
+
+@dataclass
+class MailRow:
+    """One e-mail in the outbox: to one person, never naming anyone the case is about."""
+
+    key: str
+    case_id: int | None
+    username: str
+    address: str
+    subject: str
+    body: str
+    created_at: datetime
+    id: int | None = None
+    sent_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
 
 
 class VersionRepository(Protocol):
@@ -187,6 +235,31 @@ class PeopleRepository(Protocol):
     def user_for_token(self, token_hash: str) -> str | None: ...
 
 
+class DraftRepository(Protocol):
+    """Drafts, one per task and person."""
+
+    def save(self, draft: DraftRecord) -> None: ...
+    def get(self, task_id: str, username: str) -> DraftRecord | None: ...
+    def discard(self, task_id: str, username: str | None = None) -> None: ...
+
+
+class SubmissionRepository(Protocol):
+    """The case file: what each task was completed with."""
+
+    def add(self, submission: SubmissionRecord) -> SubmissionRecord: ...
+    def get(self, submission_id: int) -> SubmissionRecord | None: ...
+    def for_case(self, case_id: int) -> Sequence[SubmissionRecord]: ...
+
+
+class MailRepository(Protocol):
+    """The e-mail outbox (queueing is idempotent by key)."""
+
+    def queue(self, mail: MailRow) -> bool: ...
+    def unsent(self, limit: int) -> Sequence[MailRow]: ...
+    def mark_sent(self, mail_id: int, at: datetime) -> None: ...
+    def mark_failed(self, mail_id: int, error: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: `with uow: ...; uow.commit()`; leaving without commit rolls back."""
 
@@ -197,6 +270,9 @@ class UnitOfWork(Protocol):
     events: EventRepository
     notices: NoticeRepository
     people: PeopleRepository
+    drafts: DraftRepository
+    submissions: SubmissionRepository
+    mail: MailRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *args: object) -> None: ...

@@ -254,7 +254,7 @@ def seed_users(services: Services, users: Sequence[Mapping[str, Any]]) -> int:
             if uow.people.get_user(entry["username"]) is not None:
                 continue
             uow.people.add_user(UserRecord(entry["username"], entry.get("display_name", entry["username"]),
-                                           entry.get("board"), entry.get("agency")))
+                                           entry.get("board"), entry.get("agency"), entry.get("email")))
             for role in entry.get("roles", []):
                 uow.people.assign(Assignment(entry["username"], role, entry.get("board"), None, entry.get("agency")))
             added += 1

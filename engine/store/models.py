@@ -79,6 +79,10 @@ class Task(Base):
     state: Mapped[str] = mapped_column(String(20))
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    announced_at: Mapped[datetime | None]  # when "new work" mail was queued for it
+    overdue_announced_at: Mapped[datetime | None]  # when "overdue" mail was queued for it
 
 
 class Timer(Base):
@@ -135,6 +139,7 @@ class AppUser(Base):
     board: Mapped[str | None] = mapped_column(String(100))
     agency: Mapped[str | None] = mapped_column(String(100))
     password_hash: Mapped[str | None] = mapped_column(String(500))
+    email: Mapped[str | None] = mapped_column(String(320))
 
 
 class RoleAssignment(Base):
@@ -163,3 +168,62 @@ class ApiToken(Base):
     username: Mapped[str] = mapped_column(ForeignKey("app_user.username"), index=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class Draft(Base):
+    """A person's unsubmitted answers to a ready task (private to that person)."""
+
+    __tablename__ = "draft"
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("app_user.username"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    data: Mapped[dict[str, Any]]
+    saved_at: Mapped[datetime]
+
+
+class Submission(Base):
+    """The answers a task was completed with: the case file, read under the same agency rules as the task."""
+
+    __tablename__ = "submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(500))
+    role: Mapped[str | None] = mapped_column(String(100))
+    agency: Mapped[str | None] = mapped_column(String(100))
+    form: Mapped[str | None] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
+
+
+class Mail(Base):
+    """Outbox of e-mail to people; `key` makes queueing idempotent, `sent_at` is set by the sender."""
+
+    __tablename__ = "mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    username: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, kept so throttling holds across processes."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]

@@ -27,6 +27,8 @@ class SqlPeopleRepository:
             row = AppUser(username=user.username)
             self.session.add(row)
         row.display_name, row.board, row.agency = user.display_name, user.board, user.agency
+        if user.email is not None:
+            row.email = user.email
         self.session.flush()
 
     def get_user(self, username: str) -> UserRecord | None:
@@ -105,4 +107,5 @@ class SqlPeopleRepository:
 
 
 def _user(row: AppUser) -> UserRecord:
-    return UserRecord(username=row.username, display_name=row.display_name, board=row.board, agency=row.agency)
+    return UserRecord(username=row.username, display_name=row.display_name, board=row.board, agency=row.agency,
+                      email=row.email)

@@ -15,7 +15,7 @@ from engine.store.sql import fresh, rowcount
 
 TASK_FIELDS = (
     "id", "case_id", "name", "title", "lane", "role", "agency", "form",
-    "created_at", "due_at", "week", "state", "completed_at", "completed_by",
+    "created_at", "due_at", "week", "state", "completed_at", "completed_by", "claimed_by", "claimed_at",
 )  # fmt: skip
 
 

@@ -9,14 +9,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.ports import (
     CaseRepository,
+    DraftRepository,
     EventRepository,
+    MailRepository,
     NoticeRepository,
     PeopleRepository,
+    SubmissionRepository,
     TaskRepository,
     TimerRepository,
     VersionRepository,
 )
+from engine.store.casefile import SqlDraftRepository, SqlSubmissionRepository
 from engine.store.db import make_session_factory
+from engine.store.mailbox import SqlMailRepository
 from engine.store.repositories import (
     SqlCaseRepository,
     SqlEventRepository,
@@ -43,6 +48,9 @@ class SqlUnitOfWork:
     events: EventRepository
     notices: NoticeRepository
     people: PeopleRepository
+    drafts: DraftRepository
+    submissions: SubmissionRepository
+    mail: MailRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
@@ -56,6 +64,9 @@ class SqlUnitOfWork:
         self.events = SqlEventRepository(session)
         self.notices = SqlNoticeRepository(session)
         self.people = SqlPeopleRepository(session)
+        self.drafts = SqlDraftRepository(session)
+        self.submissions = SqlSubmissionRepository(session)
+        self.mail = SqlMailRepository(session)
         return self
 
     def __exit__(self, *args: object) -> None:
