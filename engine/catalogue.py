@@ -22,6 +22,8 @@ class Role:
     title: str
     agency_variable: str | None = None
     initiator: bool = False
+    administers: bool = False  # assigns case roles, reassigns and releases tasks on its board's cases
+    reads_case_file: bool = False  # reads every agency's submitted answers on the cases it holds
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ def load_catalogue(forms_dir: Path) -> Catalogue:
             role=r["role"], lane=r.get("lane"), level=r.get("level", "case"),
             agency_scoped=bool(r.get("agency_scoped", False)), title=r.get("title", r["role"]),
             agency_variable=r.get("agency_variable"), initiator=bool(r.get("initiator", False)),
+            administers=bool(r.get("administers", False)), reads_case_file=bool(r.get("reads_case_file", False)),
         )
         for r in roles_doc["roles"]
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from engine import expressions
 from engine.catalogue import Catalogue
 from engine.errors import ExpressionError, Problem
+from engine.forms import private_fields as forms_private_fields
 from engine.xmlsafe import BPMN, SPIFF, XINCLUDE
 
 MAX_PROCESSES = 20
@@ -101,6 +102,7 @@ class Checked:
 def check_document(root: etree._Element, filename: str, catalogue: Catalogue, forms: Mapping[str, bytes]) -> Checked:
     """Static checks the engine relies on: no code, known lanes, forms present, expressions in the language."""
     found = Checked()
+    private = private_fields(forms)
 
     def problem(code: str, message: str, node: etree._Element) -> None:
         found.problems.append(Problem(code, message, element=_owner_id(node), file=filename))
@@ -119,14 +121,18 @@ def check_document(root: etree._Element, filename: str, catalogue: Catalogue, fo
             problem("script_not_allowed", _FORBIDDEN_TAGS[node.tag], node)
         elif node.tag == f"{{{BPMN}}}script":
             try:
-                expressions.check_script(node.text or "")
+                read = expressions.names_in(node.text or "", script=True)
             except ExpressionError as exc:
                 problem("script_not_allowed", f"script is outside the restricted language: {exc}", node)
+            else:
+                _private_problem(read, private, node, problem)
         elif node.tag in _EXPRESSION_TAGS and (node.text or "").strip():
             try:
-                expressions.check_expression(node.text or "")
+                read = expressions.names_in(node.text or "")
             except ExpressionError as exc:
                 problem("expression_not_allowed", f"expression is outside the restricted language: {exc}", node)
+            else:
+                _private_problem(read, private, node, problem)
         elif node.tag in _TIMER_TAGS:
             refusal = _check_timer_text(node.text or "")
             if refusal:
@@ -141,6 +147,30 @@ def check_document(root: etree._Element, filename: str, catalogue: Catalogue, fo
         found.problems.append(Problem("too_many_processes", f"more than {MAX_PROCESSES} processes", file=filename))
     _check_human_tasks(root, filename, catalogue, forms, found)
     return found
+
+
+def private_fields(forms: Mapping[str, bytes]) -> set[str]:
+    """Field names some form marks `x-private`: their answers stay in the case file, out of workflow data."""
+    names: set[str] = set()
+    for name, data in forms.items():
+        if not name.endswith(".schema.json"):
+            continue
+        try:
+            schema = json.loads(data)
+        except ValueError:
+            continue  # reported as form_invalid where a task uses it
+        if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+            names |= forms_private_fields(schema)
+    return names
+
+
+def _private_problem(read: set[str], private: set[str], node: etree._Element,
+                     report: Callable[[str, str, etree._Element], None]) -> None:
+    """Report an expression that reads a private field (it never reaches workflow data, so it cannot be read)."""
+    hidden = sorted(read & private)
+    if hidden:
+        report("private_field_in_expression", f"expression reads {', '.join(hidden)}, which a form keeps private "
+               "(x-private): the diagram cannot see it; remove x-private from the form or route on another field", node)
 
 
 def _lanes_by_node(root: etree._Element) -> dict[str, str]:
@@ -184,6 +214,10 @@ def _check_human_tasks(root: etree._Element, filename: str, catalogue: Catalogue
                                               f"expression: {exc}", element, filename))
         if "clock" in props and not props["clock"].isidentifier():
             found.problems.append(Problem("property_invalid", "property clock must name a variable", element, filename))
+        if "milestone" in props and (not props["milestone"].strip()
+                                     or node.find(f"{{{BPMN}}}timerEventDefinition") is None):
+            found.problems.append(Problem("property_invalid", "property milestone must be a title on a timer event",
+                                          element, filename))
         for key in ("due",):
             if key in props:
                 try:

@@ -21,6 +21,10 @@ class Conflict(EngineError):
     """Someone else changed the case first (stale version) or the task is no longer ready."""
 
 
+class Claimed(Conflict):
+    """Someone else has claimed the ready task."""
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One invalid form field: where and why."""

@@ -158,6 +158,12 @@ def _script(source: str) -> list[ast.Assign]:
     return statements
 
 
+def names_in(source: str, script: bool = False) -> set[str]:
+    """The variable names an expression (or script) reads or writes (ExpressionError if not in the language)."""
+    tree = _parse(source, "exec" if script else "eval")
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
 def check_script(source: str) -> None:
     """Refuse `source` unless every line is `name = expression` in the restricted language."""
     _script(source)

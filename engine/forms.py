@@ -71,3 +71,9 @@ def role_assignments(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list
         elif role and isinstance(value, list):
             pairs.extend((role, v) for v in value if isinstance(v, str) and v)
     return pairs
+
+
+def private_fields(schema: Mapping[str, Any]) -> set[str]:
+    """The form's fields marked `x-private`: kept in the case file, never put into workflow data."""
+    properties = schema.get("properties", {})
+    return {k for k, v in properties.items() if isinstance(v, Mapping) and v.get("x-private") is True}

@@ -10,7 +10,9 @@ from typing import Any
 from engine.assignment import may_act
 from engine.errors import NotFound
 from engine.ports import Assignment, CaseRecord, EventRow, TaskRow, UnitOfWork, UserRecord
+from engine.runtime import Case
 from engine.services import Services
+from engine.timeline import ReviewClock, Section, facts_of, review_clock, timeline
 
 DUE_SOON = timedelta(days=7)
 
@@ -48,6 +50,8 @@ class CaseView:
     events: tuple[EventRow, ...]
     people: tuple[Assignment, ...]
     deadlines: tuple[tuple[str, datetime], ...] = ()
+    clock: ReviewClock | None = None
+    timeline: tuple[Section, ...] = ()
 
 
 def inbox(services: Services, username: str) -> list[InboxItem]:
@@ -84,9 +88,7 @@ def task_view(services: Services, task_id: str, username: str) -> TaskView:
         if not may_act(task, case.board, uow.people.assignments_of(username), services.catalogue):
             raise NotFound("no such task")
         process = services.process_of(uow, case)
-        schema = process.form(task.form) if task.form else {"type": "object", "properties": {}}
-        ui_name = task.form.replace(".schema.json", ".uischema.json") if task.form else ""
-        ui_schema = process.form(ui_name) if "forms/" + ui_name in process.files else {}
+        schema, ui_schema = process.form_with_ui(task.form)
         people = tuple(u for u in uow.people.users() if u.board in (None, case.board))
     return TaskView(task, case, schema, ui_schema, people)
 
@@ -103,11 +105,16 @@ def case_view(services: Services, case_id: int, username: str) -> CaseView:
         rows = uow.tasks.for_case(case_id)
         events = uow.events.for_case(case_id)
         people = tuple(uow.people.on_case(case_id))
-        titles = _element_titles(services.process_of(uow, case))
-        deadlines = tuple((titles.get(t.name, t.name), t.due_at) for t in uow.timers.for_case(case_id)
-                          if t.fired_at is None)
+        process = services.process_of(uow, case)
+        titles = _element_titles(process)
+        timers = uow.timers.for_case(case_id)
+        deadlines = tuple((titles.get(t.name, t.name), t.due_at) for t in timers if t.fired_at is None)
+    now = services.clock.now()
+    facts = facts_of(process, Case.restore(process, services.catalogue, case.state).workflow)
+    clock = review_clock(process, facts, rows, timers, case.created_at, now, completed=case.status == "completed")
     return CaseView(case, tuple(t for t in rows if t.state == "ready"),
-                    tuple(t for t in rows if t.state == "completed"), tuple(events), people, deadlines)
+                    tuple(t for t in rows if t.state == "completed"), tuple(events), people, deadlines,
+                    clock, timeline(process, facts, rows, now))
 
 
 def _element_titles(process: Any) -> dict[str, str]:

@@ -16,7 +16,7 @@ from engine import clock as clocks
 from engine import expressions, state_codec
 from engine.catalogue import Catalogue
 from engine.errors import Conflict, ExpressionError, NotFound, WorkflowFailed
-from engine.forms import role_assignments, validate_submission
+from engine.forms import private_fields, role_assignments, validate_submission
 from engine.script_engine import restricted_script_engine
 from engine.specs import CompiledProcess
 
@@ -68,6 +68,7 @@ class StepResult:
 
     notices: list[Notice] = field(default_factory=list)
     assignments: list[tuple[str, str, str | None]] = field(default_factory=list)
+    answers: dict[str, Any] = field(default_factory=dict)
 
 
 def _props(task_spec: Any) -> dict[str, str]:
@@ -175,18 +176,22 @@ class Case:
         """Validate `data` against the task's form, complete the task and run on (InvalidSubmission, Conflict)."""
         task = self._ready_task(task_id)
         form = _props(task.task_spec).get("formJsonSchemaFilename")
-        schema = self.process.form(form) if form else {"type": "object", "properties": {}}
+        schema: dict[str, Any] = self.process.form(form) if form else {"type": "object", "properties": {}}
         clean = validate_submission(schema, data)
         assignments = [(role, user, self._assigned_agency(task, role, clean))
                        for role, user in role_assignments(schema, clean)]
+        private = private_fields(schema)
 
         def act(hook: Any) -> None:
-            task.data.update(clean)
+            # Private answers (free text: the IMR's findings, the family's details) go to the case file only,
+            # read under agency rules; workflow data, shared down the whole process, never holds them.
+            task.data.update({k: v for k, v in clean.items() if k not in private})
             task.run()
             hook(task)
 
         result = self._run(clock, act)
         result.assignments = assignments
+        result.answers = clean
         return result
 
     def _assigned_agency(self, task: Any, role_name: str, clean: dict[str, Any]) -> str | None:

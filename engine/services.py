@@ -13,12 +13,13 @@ from typing import Any
 from engine.assignment import may_act
 from engine.catalogue import Catalogue
 from engine.clock import Clock
-from engine.errors import Conflict, InvalidDiagram, NotFound, NotPermitted, Problem
+from engine.errors import Claimed, Conflict, InvalidDiagram, NotFound, NotPermitted, Problem
 from engine.ports import (
     Assignment,
     CaseRecord,
     EventRow,
     NoticeRow,
+    SubmissionRecord,
     TaskRow,
     TimerRow,
     UnitOfWork,
@@ -194,10 +195,16 @@ def complete_task(services: Services, task_id: str, username: str, data: dict[st
             raise NotPermitted(f"{username} may not act on this task")
         if row.state != "ready":
             raise Conflict(f"this task was completed by {row.completed_by} at {row.completed_at}")
+        if row.claimed_by not in (None, username):
+            raise Claimed(f"{row.claimed_by} is working on this task; ask them or an administrator to release it")
         case = Case.restore(services.process_of(uow, record), services.catalogue, record.state)
         result = case.complete(task_id, data, services.clock)
         record = _save(uow, record, case, now)
         uow.tasks.mark_completed(task_id, username, now)
+        assert record.id is not None
+        uow.submissions.add(SubmissionRecord(record.id, task_id, row.name, row.title, row.role, row.agency, row.form,
+                                             username, now, result.answers))
+        uow.drafts.discard(task_id, username)  # others keep theirs: a 409 must lose nothing they typed
         uow.events.append(EventRow(record.id, now, "task_completed", username,
                                    {"task": row.name, "title": row.title, "role": row.role, "agency": row.agency,
                                     "fields": sorted(data)}))

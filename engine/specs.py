@@ -34,6 +34,13 @@ class CompiledProcess:
         """The JSON Schema (or UI schema) stored with this version."""
         return json.loads(self.files["forms/" + name])
 
+    def form_with_ui(self, name: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A task's JSON Schema and its UI schema (an empty form without a name, no UI hints without a file)."""
+        if not name:
+            return {"type": "object", "properties": {}}, {}
+        ui_name = name.replace(".schema.json", ".uischema.json")
+        return self.form(name), self.form(ui_name) if "forms/" + ui_name in self.files else {}
+
 
 def content_hash(process_id: str, files: Mapping[str, str]) -> str:
     """sha256 over the process id and every file name and content, in name order."""

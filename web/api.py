@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 from marshmallow import ValidationError
 
-from engine import queries
+from engine import caseroles, claims, documents, drafts, queries
 from engine import services as uc
 from engine.errors import FieldError, InvalidSubmission, NotFound
 from web import schemas
@@ -93,4 +93,74 @@ def case(case_id: int) -> Any:
     return jsonify(schemas.CaseSchema().dump({
         "id": view.case.id, "reference": view.case.reference, "board": view.case.board,
         "status": view.case.status, "created_at": view.case.created_at, "ready": view.ready, "done": view.done,
-        "people": view.people, "history": view.events}))
+        "people": view.people, "history": view.events, "clock": view.clock, "timeline": view.timeline}))
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim(task_id: str) -> Any:
+    """Take a task (409 when someone else has it)."""
+    return jsonify(schemas.TaskSchema().dump(claims.claim_task(services(), task_id, g.user)))
+
+
+@bp.post("/tasks/<task_id>/release")
+def release(task_id: str) -> Any:
+    """Give a task back to everyone holding its role (its holder or an administrator)."""
+    return jsonify(schemas.TaskSchema().dump(claims.release_task(services(), task_id, g.user)))
+
+
+@bp.post("/tasks/<task_id>/reassign")
+def reassign(task_id: str) -> Any:
+    """An administrator gives a task to a named person with a reason (audited)."""
+    body = _body(schemas.ReassignSchema())
+    return jsonify(schemas.TaskSchema().dump(claims.reassign_task(services(), task_id, g.user, body["to"],
+                                                                  body["reason"])))
+
+
+@bp.get("/tasks/<task_id>/draft")
+def draft(task_id: str) -> Any:
+    """The caller's draft of a task (404 when there is none)."""
+    queries.task_view(services(), task_id, g.user)
+    saved = drafts.draft_of(services(), task_id, g.user)
+    if saved is None:
+        raise NotFound("no draft")
+    return jsonify(schemas.DraftSchema().dump(saved))
+
+
+@bp.put("/tasks/<task_id>/draft")
+def save_draft(task_id: str) -> Any:
+    """Save the caller's answers so far (not validated; only the caller sees them)."""
+    data = _body(schemas.DraftSchema())["data"]
+    saved_at = drafts.save_draft(services(), task_id, g.user, data)
+    return jsonify(schemas.DraftSchema().dump({"data": data, "saved_at": saved_at}))
+
+
+@bp.get("/cases/<int:case_id>/documents")
+def case_documents(case_id: int) -> Any:
+    """The submissions of a case the caller may read (agency rules)."""
+    queries.case_view(services(), case_id, g.user)
+    return jsonify(schemas.DocumentSummarySchema(many=True).dump(documents.documents(services(), case_id, g.user)))
+
+
+@bp.get("/cases/<int:case_id>/documents/<int:document_id>")
+def case_document(case_id: int, document_id: int) -> Any:
+    """One submission with its answers."""
+    queries.case_view(services(), case_id, g.user)
+    doc = documents.document(services(), case_id, document_id, g.user)
+    return jsonify(schemas.DocumentSchema().dump(doc.submission))
+
+
+@bp.post("/cases/<int:case_id>/people")
+def give_role(case_id: int) -> Any:
+    """An administrator gives a case role."""
+    body = _body(schemas.CaseRoleSchema())
+    given = caseroles.give_case_role(services(), case_id, g.user, body["username"], body["role"], body["agency"])
+    return jsonify(schemas.AssignmentSchema().dump(given)), 201
+
+
+@bp.delete("/cases/<int:case_id>/people")
+def take_role(case_id: int) -> Any:
+    """An administrator takes a case role away (404 when it was not held)."""
+    body = _body(schemas.CaseRoleSchema())
+    if not caseroles.take_case_role(services(), case_id, g.user, body["username"], body["role"], body["agency"]):
+        raise NotFound("that person does not hold that role on this case")
+    return jsonify({"removed": True})

@@ -6,8 +6,10 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from engine import queries
+from engine import caseroles, claims, documents, queries
 from engine import services as uc
+from engine.errors import FieldError, InvalidSubmission
+from web import formrender
 from web.auth import login_required, services
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -46,4 +48,41 @@ def show(case_id: int) -> Any:
     view = queries.case_view(services(), case_id, g.user)
     board = services().catalogue.board(view.case.board)
     roles = {r.role: r.title for r in services().catalogue.roles}
-    return render_template("case.html", view=view, board=board, roles=roles, now=services().clock.now())
+    return render_template("case.html", view=view, board=board, roles=roles, now=services().clock.now(),
+                           documents=documents.documents(services(), case_id, g.user),
+                           administrator=claims.may_administer(services(), g.user, view.case.board))
+
+
+@bp.get("/<int:case_id>/documents/<int:document_id>")
+@login_required
+def document(case_id: int, document_id: int) -> Any:
+    """One submission of the case file, if it is this person's to read (agency rules)."""
+    queries.case_view(services(), case_id, g.user)
+    doc = documents.document(services(), case_id, document_id, g.user)
+    fields = formrender.fields(doc.schema, doc.ui_schema, doc.submission.data)
+    return render_template("document.html", doc=doc, fields=fields,
+                           roles={r.role: r.title for r in services().catalogue.roles})
+
+
+@bp.route("/<int:case_id>/people", methods=["GET", "POST"])
+@login_required
+def people(case_id: int) -> Any:
+    """The administrator gives case roles (and takes them away: the undo)."""
+    errors: list[FieldError] = []
+    if request.method == "POST":
+        who, role, agency = (request.form.get(k, "") for k in ("username", "role", "agency"))
+        try:
+            if request.form.get("action") == "remove":
+                caseroles.take_case_role(services(), case_id, g.user, who, role, agency or None)
+                flash(f"{who} no longer holds that role on this case.")
+            else:
+                caseroles.give_case_role(services(), case_id, g.user, who, role, agency or None)
+                flash(f"{who} now holds that role on this case.")
+        except InvalidSubmission as refused:
+            errors = refused.errors
+        else:
+            return redirect(url_for("cases.people", case_id=case_id))
+    view = caseroles.case_roles(services(), case_id, g.user)
+    return render_template("people.html", view=view, errors=errors, form=request.form,
+                           titles={r.role: r.title for r in services().catalogue.roles},
+                           agency_names=dict(view.agencies)), 422 if errors else 200

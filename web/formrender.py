@@ -42,6 +42,12 @@ class Field:
         return [_text(v) for v in items]
 
     @property
+    def display(self) -> str:
+        """The current value as a reader should see it: option labels for choices, one per line for lists."""
+        labels = dict(self.options)
+        return "\n".join(labels.get(v, v) for v in self.values) if self.options else self.text
+
+    @property
     def text(self) -> str:
         """The current value as the text of an input or textarea."""
         if isinstance(self.value, list):

@@ -19,6 +19,8 @@ class TaskSchema(Schema):
     state = fields.String(required=True)
     completed_by = fields.String(allow_none=True)
     completed_at = fields.AwareDateTime(allow_none=True)
+    claimed_by = fields.String(allow_none=True)
+    claimed_at = fields.AwareDateTime(allow_none=True)
 
 
 class InboxItemSchema(Schema):
@@ -77,6 +79,67 @@ class EventSchema(Schema):
     actor = fields.String(allow_none=True)
 
 
+class TimetableSchema(Schema):
+    """One clock of the procedure: weeks counted from a date the case records (week null until it is)."""
+
+    variable = fields.String(required=True)
+    label = fields.String(required=True)
+    weeks = fields.Integer(required=True)
+    anchor = fields.AwareDateTime(allow_none=True)
+    week = fields.Integer(allow_none=True)
+    provisional = fields.Boolean(required=True)
+    ends = fields.AwareDateTime(allow_none=True)
+
+
+class MilestoneSchema(Schema):
+    """A deadline the diagram marks: date, days left, status (due, overdue, met, met_late, not_set, ...)."""
+
+    element = fields.String(required=True)
+    title = fields.String(required=True)
+    due = fields.AwareDateTime(allow_none=True)
+    days_left = fields.Integer(allow_none=True)
+    status = fields.String(required=True)
+    met_at = fields.AwareDateTime(allow_none=True)
+
+
+class ReviewClockSchema(Schema):
+    """Where the case stands: the current timetable (week n of N), every timetable, the milestones."""
+
+    completed = fields.Boolean(required=True)
+    current = fields.Nested(TimetableSchema, allow_none=True)
+    timetables = fields.List(fields.Nested(TimetableSchema), required=True)
+    milestones = fields.List(fields.Nested(MilestoneSchema), required=True)
+
+
+class OccurrenceSchema(Schema):
+    """One time a step was done or is open (per agency, or per round of a loop)."""
+
+    agency = fields.String(allow_none=True)
+    started = fields.AwareDateTime(required=True)
+    completed = fields.AwareDateTime(allow_none=True)
+    planned = fields.AwareDateTime(allow_none=True)
+    status = fields.String(required=True)
+
+
+class TimelineEntrySchema(Schema):
+    """A step of the timetable: planned week and date against what happened."""
+
+    element = fields.String(required=True)
+    title = fields.String(required=True)
+    week = fields.Integer(allow_none=True)
+    planned = fields.AwareDateTime(allow_none=True)
+    status = fields.String(required=True)
+    behind = fields.Boolean(required=True)
+    occurrences = fields.List(fields.Nested(OccurrenceSchema), required=True)
+
+
+class TimelineSectionSchema(Schema):
+    """The steps of one timetable (timetable null: steps done outside any timetable)."""
+
+    timetable = fields.Nested(TimetableSchema, allow_none=True)
+    entries = fields.List(fields.Nested(TimelineEntrySchema), required=True)
+
+
 class CaseSchema(Schema):
     """A case overview."""
 
@@ -89,6 +152,47 @@ class CaseSchema(Schema):
     done = fields.List(fields.Nested(TaskSchema), required=True)
     people = fields.List(fields.Nested(AssignmentSchema), required=True)
     history = fields.List(fields.Nested(EventSchema), required=True)
+    clock = fields.Nested(ReviewClockSchema, allow_none=True)
+    timeline = fields.List(fields.Nested(TimelineSectionSchema))
+
+
+class DraftSchema(Schema):
+    """A person's saved, unsubmitted answers (not validated)."""
+
+    data = fields.Dict(required=True)
+    saved_at = fields.AwareDateTime(dump_only=True)
+
+
+class ReassignSchema(Schema):
+    """An administrator's reassignment: to whom and why."""
+
+    to = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class CaseRoleSchema(Schema):
+    """A case-level role given to (or taken from) a person."""
+
+    username = fields.String(required=True)
+    role = fields.String(required=True)
+    agency = fields.String(allow_none=True, load_default=None)
+
+
+class DocumentSummarySchema(Schema):
+    """A submission of the case file, without its answers."""
+
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    role = fields.String(allow_none=True)
+    agency = fields.String(allow_none=True)
+    username = fields.String(required=True)
+    at = fields.AwareDateTime(required=True)
+
+
+class DocumentSchema(DocumentSummarySchema):
+    """A submission of the case file with its answers."""
+
+    data = fields.Dict(required=True)
 
 
 class ErrorSchema(Schema):

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, true
+from sqlalchemy import delete, or_, select, true
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.ports import Assignment, UserRecord
 from engine.store.models import ApiToken, AppUser, RoleAssignment
-from engine.store.sql import fresh
+from engine.store.sql import fresh, rowcount
 
 
 class SqlPeopleRepository:
@@ -69,6 +69,20 @@ class SqlPeopleRepository:
                 RoleAssignment(username=a.username, role=a.role, board=a.board, case_id=a.case_id, agency=a.agency)
             )
             self.session.flush()
+
+    def unassign(self, assignment: Assignment) -> bool:
+        """Take a role away; True when it was held."""
+        a = assignment
+        result = self.session.execute(
+            delete(RoleAssignment).where(
+                RoleAssignment.username == a.username,
+                RoleAssignment.role == a.role,
+                RoleAssignment.board.is_not_distinct_from(a.board),
+                RoleAssignment.case_id.is_not_distinct_from(a.case_id),
+                RoleAssignment.agency.is_not_distinct_from(a.agency),
+            ).execution_options(synchronize_session=False)
+        )
+        return rowcount(result) > 0
 
     def assignments_of(self, username: str) -> Sequence[Assignment]:
         """The roles a user holds, in order of granting."""

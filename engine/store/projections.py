@@ -58,6 +58,18 @@ class SqlTaskRepository:
         if rowcount(self.session.execute(stmt)) != 1:
             raise Conflict(f"task {task_id} is no longer ready")
 
+    def set_claim(self, task_id: str, username: str | None, at: datetime | None, expected: str | None) -> None:
+        """Set who is working on a ready task, if it is still held by `expected` (Conflict otherwise)."""
+        held = Task.claimed_by.is_(None) if expected is None else Task.claimed_by == expected
+        stmt = (
+            update(Task)
+            .where(Task.id == task_id, Task.state == "ready", held)
+            .values(claimed_by=username, claimed_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(self.session.execute(stmt)) != 1:
+            raise Conflict("someone else took or released this task a moment ago; reload the page")
+
     def for_case(self, case_id: int) -> Sequence[TaskRow]:
         """All task rows of a case, by creation."""
         stmt = select(Task).where(Task.case_id == case_id).order_by(Task.created_at, Task.id)

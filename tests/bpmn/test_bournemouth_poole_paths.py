@@ -563,7 +563,8 @@ def test_a_family_not_involved_has_reasons_and_a_plan_and_is_not_sent_the_findin
     run_review_from_week_17(drive)
     after_ofsted_submission(drive, family_involved=False)
     assert drive.case.completed
-    assert drive.case.data["family_later_involvement_plan"] == "After the trial."
+    # The plan is free text: it is kept in the case file (x-private), never in workflow data.
+    assert "family_later_involvement_plan" not in drive.case.data
 
 
 def test_an_scr_running_past_six_months_asks_for_a_revised_timetable_and_tells_ofsted() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -44,3 +45,16 @@ def test_every_element_and_flow_is_drawn_so_the_diagram_renders(path: Path) -> N
 
 def test_both_boards_procedures_compile_with_their_forms() -> None:
     assert set(repository_processes()) == {"scr_dorset", "scr_bournemouth_poole"}
+
+
+def test_every_free_text_answer_is_kept_private_unless_a_diagram_reads_it() -> None:
+    read = "".join(re.sub(r"<bpmn:documentation>.*?</bpmn:documentation>", "", p.read_text(), flags=re.S)
+                   for p in DIAGRAMS)
+    exposed = []
+    for path in sorted((ROOT / "forms").rglob("*.schema.json")):
+        for name, spec in json.loads(path.read_text()).get("properties", {}).items():
+            free = spec.get("type") == "string" and not {"enum", "oneOf", "format", "const"} & spec.keys()
+            if free and not spec.get("x-assign-role") and not spec.get("x-private") \
+                    and not re.search(rf"\b{name}\b", read):
+                exposed.append(f"{path.name}: {name}")
+    assert exposed == [], "free text would enter workflow data shared with every agency; mark it x-private"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -319,3 +320,11 @@ def test_a_timer_that_crashes_when_evaluated_is_refused_not_raised(refused: Call
 
 def test_a_condition_deep_enough_to_crash_the_parser_is_refused(refused: Callable[..., list[Problem]]) -> None:
     only(refused((CONDITION, "-" * 3000 + "1")), "expression_not_allowed", "f_yes")
+
+
+def test_a_condition_reading_a_field_a_form_keeps_private_is_refused_naming_the_flow(
+        refused: Callable[..., list[Problem]], forms: dict[str, bytes]) -> None:
+    private = {"type": "object", "properties": {"decision": {"type": "string", "x-private": True}}}
+    problem = only(refused(forms_override={**forms, "private.schema.json": json.dumps(private).encode()}),
+                   "private_field_in_expression", "f_yes")
+    assert "decision" in problem.message and "x-private" in problem.message

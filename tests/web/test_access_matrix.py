@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from engine import services as uc
-from engine.ports import Assignment
+from engine.ports import Assignment, SubmissionRecord
 from engine.services import Services
 from tests.drive import SCR_PATH, SUPERUSER, drive_until, grant_everything, ready
 from tests.web.conftest import Browser
@@ -25,7 +25,7 @@ PEOPLE = {
     "board role (Dorset administrator)": "dorset.admin",
     "other board (Bournemouth & Poole administrator)": "bp.admin",
 }
-OK, DENIED, SIGN_IN, INVALID = 200, 404, 302, 422
+OK, DENIED, SIGN_IN, INVALID, MOVED, CREATED = 200, 404, 302, 422, 302, 201
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,27 @@ def only(allowed: set[str], yes: int, no: int = DENIED, anonymous: int = SIGN_IN
 ON_CASE = {"own agency (police IMR author on the case)", "other agency (health IMR author on the case)",
            "board role (Dorset administrator)"}
 POLICE = {"own agency (police IMR author on the case)"}
+HEALTH = {"other agency (health IMR author on the case)"}
+ADMIN = {"board role (Dorset administrator)"}
 
 
-def matrix(task: str, case: int) -> dict[tuple[str, str], Rule]:
+@dataclass(frozen=True)
+class Scene:
+    """The task and case the matrix is about, and one document each of police, health and the case as a whole."""
+
+    task: str
+    case: int
+    police_doc: int
+    health_doc: int
+    case_doc: int
+    role: str
+
+
+def matrix(scene: Scene) -> dict[tuple[str, str], Rule]:
     """The access matrix, keyed by (method, URL rule)."""
+    task, case = scene.task, scene.case
+    docs = f"/cases/{case}/documents"
+    role = {"username": "dorset.police.imr", "role": scene.role, "agency": "police"}
     rules = [
         Rule("GET", "/login", everyone(OK, OK)),
         Rule("GET", "/", everyone(OK)),
@@ -61,12 +78,33 @@ def matrix(task: str, case: int) -> dict[tuple[str, str], Rule]:
         Rule("GET", f"/cases/{case}", only(ON_CASE, OK)),
         Rule("GET", f"/tasks/{task}", only(POLICE, OK)),
         Rule("POST", f"/tasks/{task}", only(POLICE, INVALID), body={}),
+        Rule("POST", f"/tasks/{task}/claim", only(POLICE, MOVED), body={}),
+        Rule("POST", f"/tasks/{task}/release", only(POLICE | ADMIN, MOVED), body={}),
+        Rule("GET", f"/tasks/{task}/reassign", only(ADMIN, OK)),
+        Rule("POST", f"/tasks/{task}/reassign", only(ADMIN, INVALID), body={}),
+        Rule("GET", f"{docs}/{scene.police_doc}", only(POLICE | ADMIN, OK)),
+        Rule("GET", f"{docs}/{scene.health_doc}", only(HEALTH | ADMIN, OK)),
+        Rule("GET", f"{docs}/{scene.case_doc}", only(ADMIN, OK)),
+        Rule("GET", f"/cases/{case}/people", only(ADMIN, OK)),
+        Rule("POST", f"/cases/{case}/people", only(ADMIN, INVALID), body={}),
         Rule("GET", "/api/openapi.json", everyone(OK, OK)),
         Rule("GET", "/api/inbox", everyone(OK, 401)),
         Rule("GET", "/api/cases", everyone(OK, 401)),
         Rule("GET", f"/api/cases/{case}", only(ON_CASE, OK, anonymous=401)),
         Rule("GET", f"/api/tasks/{task}", only(POLICE, OK, anonymous=401)),
         Rule("POST", f"/api/tasks/{task}", only(POLICE, INVALID, anonymous=401), body={"data": {}}),
+        Rule("POST", f"/api/tasks/{task}/claim", only(POLICE, OK, anonymous=401)),
+        Rule("POST", f"/api/tasks/{task}/release", only(POLICE | ADMIN, OK, anonymous=401)),
+        Rule("POST", f"/api/tasks/{task}/reassign", only(ADMIN, INVALID, anonymous=401),
+             body={"to": "nobody", "reason": "leave"}),
+        Rule("PUT", f"/api/tasks/{task}/draft", only(POLICE, OK, anonymous=401), body={"data": {}}),
+        Rule("GET", f"/api/tasks/{task}/draft", only(POLICE, OK, anonymous=401)),
+        Rule("GET", f"/api{docs}", only(ON_CASE, OK, anonymous=401)),
+        Rule("GET", f"/api{docs}/{scene.police_doc}", only(POLICE | ADMIN, OK, anonymous=401)),
+        Rule("GET", f"/api{docs}/{scene.health_doc}", only(HEALTH | ADMIN, OK, anonymous=401)),
+        Rule("GET", f"/api{docs}/{scene.case_doc}", only(ADMIN, OK, anonymous=401)),
+        Rule("POST", f"/api/cases/{case}/people", only(ADMIN, INVALID, anonymous=401), body={**role, "role": "x"}),
+        Rule("DELETE", f"/api/cases/{case}/people", only(ADMIN, OK, anonymous=401), body=role),
         Rule("POST", "/logout", everyone(SIGN_IN, SIGN_IN)),  # last: it ends the session
     ]
     return {(r.method, r.path): r for r in rules}
@@ -76,13 +114,13 @@ def matrix(task: str, case: int) -> dict[tuple[str, str], Rule]:
 NOT_IN_MATRIX = {("POST", "/login"), ("POST", "/cases/new"), ("POST", "/api/cases")}
 
 
-def rule_key(method: str, rule: str, task: str, case: int) -> tuple[str, str]:
-    path = rule.replace("<task_id>", task).replace("<int:case_id>", str(case))
-    return method, path
+def rule_key(method: str, rule: str, scene: Scene) -> tuple[str, str]:
+    path = rule.replace("<task_id>", scene.task).replace("<int:case_id>", str(scene.case))
+    return method, path.replace("<int:document_id>", str(scene.police_doc))
 
 
 @pytest.fixture
-def scene(services: Services) -> tuple[str, int]:
+def scene(services: Services) -> Scene:
     """A Dorset case with IMR work waiting for police and health; people placed as PEOPLE says."""
     grant_everything(services, "dorset", AGENCIES)
     record = uc.start_case(services, "dorset", SUPERUSER)
@@ -93,14 +131,20 @@ def scene(services: Services) -> tuple[str, int]:
                                                                                             "chief_executive")]
     for agency, user in (("police", "dorset.police.imr"), ("health_commissioning", "dorset.healthcommissioning.imr")):
         uc.assign_role(services, Assignment(user, police.role or "", "dorset", case_id, agency))
-    return police.id, case_id
+    docs = []
+    with services.uow() as uow:
+        for agency in ("police", "health_commissioning", None):
+            docs.append(uow.submissions.add(SubmissionRecord(
+                case_id, f"task-{agency}", "answers", f"Answers of {agency or 'the case'}", police.role, agency, None,
+                SUPERUSER, services.clock.now(), {"secret": f"canary {agency}"})).id or 0)
+        uow.commit()
+    return Scene(police.id, case_id, *docs, police.role or "")
 
 
 def test_every_route_is_in_the_matrix_and_answers_each_person_as_expected(
-        app: Flask, services: Services, scene: tuple[str, int]) -> None:
-    task, case = scene
-    expected = matrix(task, case)
-    routes = {rule_key(m, r.rule, task, case) for r in app.url_map.iter_rules() if r.endpoint != "static"
+        app: Flask, services: Services, scene: Scene) -> None:
+    expected = matrix(scene)
+    routes = {rule_key(m, r.rule, scene) for r in app.url_map.iter_rules() if r.endpoint != "static"
               for m in (r.methods or set()) - {"HEAD", "OPTIONS"}}
     missing = routes - set(expected) - NOT_IN_MATRIX
     assert missing == set(), f"routes missing from the access matrix: {sorted(missing)}"

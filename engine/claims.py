@@ -1,0 +1,124 @@
+"""Claiming, releasing and reassigning ready tasks: who is working on what (each step audited)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.assignment import administers, may_act
+from engine.errors import Conflict, FieldError, InvalidSubmission, NotFound, NotPermitted
+from engine.ports import Assignment, CaseRecord, EventRow, TaskRow, UnitOfWork, UserRecord
+from engine.services import Services
+
+
+def _task(uow: UnitOfWork, task_id: str) -> TaskRow:
+    row = uow.tasks.get(task_id)
+    if row is None:
+        raise NotFound("no such task")
+    return row
+
+
+def _ready(row: TaskRow) -> TaskRow:
+    """The row, if still ready (checked after access, so a denied caller learns nothing from it)."""
+    if row.state != "ready":
+        raise Conflict(f"this task was completed by {row.completed_by} at {row.completed_at:%d %b %Y %H:%M}")
+    return row
+
+
+def _administered(services: Services, uow: UnitOfWork, task_id: str, admin: str) -> tuple[TaskRow, CaseRecord]:
+    """A ready task and its case, if `admin` administers the case's board (NotFound otherwise)."""
+    row = _task(uow, task_id)
+    case = uow.cases.get(row.case_id)
+    if not administers(uow.people.assignments_of(admin), case.board, services.catalogue):
+        raise NotFound("no such task")
+    return _ready(row), case
+
+
+def claim_task(services: Services, task_id: str, username: str) -> TaskRow:
+    """Take a ready task so others see you are working on it (Conflict if someone else holds it)."""
+    now = services.clock.now()
+    with services.uow() as uow:
+        row = _task(uow, task_id)
+        board = uow.cases.get(row.case_id).board
+        if not may_act(row, board, uow.people.assignments_of(username), services.catalogue):
+            raise NotFound("no such task")
+        _ready(row)
+        if row.claimed_by not in (None, username):
+            raise Conflict(f"{row.claimed_by} is already working on this task")
+        uow.tasks.set_claim(task_id, username, now, row.claimed_by)
+        uow.events.append(EventRow(row.case_id, now, "task_claimed", username, {"task": row.name, "title": row.title}))
+        uow.commit()
+        return _task(uow, task_id)
+
+
+def release_task(services: Services, task_id: str, username: str) -> TaskRow:
+    """Give a claimed task back to everyone who holds its role (its holder or an administrator)."""
+    now = services.clock.now()
+    with services.uow() as uow:
+        row = _task(uow, task_id)
+        board = uow.cases.get(row.case_id).board
+        assignments = uow.people.assignments_of(username)
+        admin = administers(assignments, board, services.catalogue)
+        if not may_act(row, board, assignments, services.catalogue) and not admin:
+            raise NotFound("no such task")
+        _ready(row)
+        if row.claimed_by is None:
+            return row
+        if row.claimed_by != username and not admin:
+            raise NotPermitted(f"only {row.claimed_by} or an administrator can release this task")
+        uow.tasks.set_claim(task_id, None, None, row.claimed_by)
+        uow.events.append(EventRow(row.case_id, now, "task_released", username,
+                                   {"task": row.name, "title": row.title, "from": row.claimed_by}))
+        uow.commit()
+        return _task(uow, task_id)
+
+
+def reassign_task(services: Services, task_id: str, admin: str, to_username: str, reason: str) -> TaskRow:
+    """An administrator gives a ready task to a named person, with a reason (audited).
+
+    The person is given the task's role on this case (and agency) when they do not hold it yet.
+    """
+    now = services.clock.now()
+    reason = reason.strip()
+    errors = [FieldError("reason", "Say why the task is being reassigned.")] if not reason else []
+    with services.uow() as uow:
+        row, case = _administered(services, uow, task_id, admin)
+        person = uow.people.get_user(to_username)
+        if person is None or person.board not in (None, case.board):
+            errors.append(FieldError("to", "Choose a person on this board."))
+        if errors:
+            raise InvalidSubmission(errors)
+        if not may_act(row, case.board, uow.people.assignments_of(to_username), services.catalogue):
+            definition = services.catalogue.role(row.role or "")
+            agency = row.agency if definition is not None and definition.agency_scoped else None
+            uow.people.assign(Assignment(to_username, row.role or "", case.board, case.id, agency))
+            uow.events.append(EventRow(case.id, now, "role_assigned", admin,
+                                       {"role": row.role, "user": to_username, "agency": agency}))
+        uow.tasks.set_claim(task_id, to_username, now, row.claimed_by)
+        uow.events.append(EventRow(case.id, now, "task_reassigned", admin,
+                                   {"task": row.name, "title": row.title, "from": row.claimed_by,
+                                    "to": to_username, "reason": reason}))
+        uow.commit()
+        return _task(uow, task_id)
+
+
+@dataclass(frozen=True)
+class ReassignmentView:
+    """A ready task as an administrator sees it to reassign it, with the people of the board."""
+
+    task: TaskRow
+    case: CaseRecord
+    people: tuple[UserRecord, ...]
+
+
+def may_administer(services: Services, username: str, board: str) -> bool:
+    """True when the person administers this board (assigns roles, reassigns tasks)."""
+    with services.uow() as uow:
+        return administers(uow.people.assignments_of(username), board, services.catalogue)
+
+
+def reassignment_view(services: Services, task_id: str, admin: str) -> ReassignmentView:
+    """What the reassignment page shows (NotFound unless the person administers the task's board)."""
+    with services.uow() as uow:
+        row, case = _administered(services, uow, task_id, admin)
+        people = tuple(u for u in uow.people.users() if u.board == case.board)
+        return ReassignmentView(row, case, people)
