@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 
 from engine.services import Services
@@ -31,7 +31,7 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
         app.config.update(test_config)
     app.extensions["services"] = services
     app.extensions["passwords"] = Passwords(fast=bool(app.config["FAST_PASSWORD_HASHING"]))
-    app.extensions["throttle"] = Throttle(services.clock)
+    app.extensions["throttle"] = Throttle(services)
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)  # the API takes bearer tokens only, never cookies
     errors.register(app)
@@ -43,7 +43,11 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
     def security_headers(response: Any) -> Any:
         response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not request.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")  # case data never sits in a shared cache
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
     return app

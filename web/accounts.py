@@ -1,49 +1,37 @@
-"""Passwords (argon2), sign-in throttling and session lifetimes, all on the engine's clock."""
+"""Passwords (argon2), sign-in throttling (shared through the database) and session lifetimes, on the engine clock."""
 
 from __future__ import annotations
 
-import threading
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from engine.clock import Clock
+from engine import signins
+from engine.services import Services
 
 
 @dataclass
 class Throttle:
-    """At most `attempts` failed sign-ins per user name within `window`; then refuse until they age out."""
+    """At most `attempts` failed sign-ins per user name within `window`, counted in the database so the limit
+    holds across every web process; then refuse until they age out."""
 
-    clock: Clock
+    services: Services
     attempts: int = 5
     window: timedelta = timedelta(minutes=15)
-    _failures: dict[str, deque[datetime]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _recent(self, key: str) -> deque[datetime]:
-        now = self.clock.now()
-        failures = self._failures.setdefault(key, deque())
-        while failures and now - failures[0] > self.window:
-            failures.popleft()
-        return failures
 
     def blocked(self, key: str) -> bool:
         """True while `key` has used up its failed attempts."""
-        with self._lock:
-            return len(self._recent(key)) >= self.attempts
+        return signins.recent_failures(self.services, key, self.window) >= self.attempts
 
     def failed(self, key: str) -> None:
         """Record one failed attempt."""
-        with self._lock:
-            self._recent(key).append(self.clock.now())
+        signins.record_failure(self.services, key, self.window)
 
     def succeeded(self, key: str) -> None:
         """Forget failures after a successful sign-in."""
-        with self._lock:
-            self._failures.pop(key, None)
+        signins.clear_failures(self.services, key)
 
 
 class Passwords:

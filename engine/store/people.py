@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, true
+from sqlalchemy import delete, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.ports import Assignment, UserRecord
-from engine.store.models import ApiToken, AppUser, RoleAssignment
+from engine.store.models import ApiToken, AppUser, LoginFailure, RoleAssignment
 from engine.store.sql import fresh, rowcount
 
 
@@ -99,6 +99,24 @@ class SqlPeopleRepository:
             Assignment(username=r.username, role=r.role, board=r.board, case_id=r.case_id, agency=r.agency)
             for r in fresh(self.session, stmt)
         ]
+
+    def add_login_failure(self, username: str, at: datetime) -> None:
+        """Record a failed sign-in (kept in the database so every process sees it)."""
+        self.session.add(LoginFailure(username=username, at=at))
+        self.session.flush()
+
+    def login_failures_since(self, username: str, since: datetime) -> int:
+        """How many sign-ins failed for this name since `since`."""
+        stmt = select(func.count()).select_from(LoginFailure).where(
+            LoginFailure.username == username, LoginFailure.at > since)
+        return int(self.session.scalar(stmt) or 0)
+
+    def clear_login_failures(self, username: str, before: datetime | None = None) -> None:
+        """Forget a name's failed sign-ins (all, or those before `before`)."""
+        stmt = delete(LoginFailure).where(LoginFailure.username == username)
+        if before is not None:
+            stmt = stmt.where(LoginFailure.at <= before)
+        self.session.execute(stmt.execution_options(synchronize_session=False))
 
     def add_token(self, username: str, token_hash: str, at: datetime) -> None:
         """Store a new API token's hash for a user."""

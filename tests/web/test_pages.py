@@ -11,6 +11,7 @@ from engine import services as uc
 from engine.services import Services
 from tests.drive import SCR_PATH, SUPERUSER, drive_until, form_data, grant_everything
 from tests.web.conftest import Browser, another_browser
+from web import create_app
 
 
 def test_a_wrong_password_is_refused_with_a_message(browser: Browser) -> None:
@@ -25,6 +26,14 @@ def test_five_failed_sign_ins_lock_the_name_for_fifteen_minutes(browser: Browser
     assert browser.sign_in("dorset.chair").status_code == 429
     services.clock.advance(timedelta(minutes=16))  # type: ignore[attr-defined]
     assert browser.sign_in("dorset.chair").status_code == 302
+
+
+def test_failed_sign_ins_count_across_web_processes(services: Services) -> None:
+    settings = {"TESTING": True, "FAST_PASSWORD_HASHING": True, "SECRET_KEY": "test"}
+    first, second = (Browser(create_app(services, settings).test_client()) for _ in range(2))
+    for _ in range(5):
+        first.sign_in("dorset.chair", "guess")
+    assert second.sign_in("dorset.chair").status_code == 429
 
 
 def test_pages_need_a_signed_in_person(browser: Browser) -> None:
@@ -133,3 +142,13 @@ def test_a_case_page_shows_the_deadlines_the_procedure_keeps_with_days_left(
 def _has_timer(services: Services, case_id: int) -> bool:
     with services.uow() as uow:
         return bool(uow.timers.for_case(case_id))
+
+
+def test_every_page_forbids_framing_caching_and_referrers(browser: Browser) -> None:
+    browser.sign_in("dorset.referrer")
+    for path in ("/", "/cases/", "/login", "/api/openapi.json"):
+        headers = browser.client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert "unsafe-inline" not in headers["Content-Security-Policy"]
+        assert (headers["Cache-Control"], headers["Referrer-Policy"]) == ("no-store", "no-referrer")
+        assert headers["X-Content-Type-Options"] == "nosniff"
