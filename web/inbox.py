@@ -15,11 +15,13 @@ bp = Blueprint("inbox", __name__)
 @bp.get("/")
 @login_required
 def index() -> Any:
-    """The signed-in person's inbox, soonest due first; filter by case, role or overdue."""
+    """The signed-in person's inbox, soonest due first; filter by case, role, overdue or who has taken it."""
     items = queries.inbox(services(), g.user)
     case, role, overdue = request.args.get("case", ""), request.args.get("role", ""), request.args.get("overdue")
+    taken = request.args.get("taken", "")
+    holder = {"me": g.user, "free": None}.get(taken, "")
     shown = [i for i in items if (not case or i.reference == case) and (not role or i.task.role == role)
-             and (not overdue or i.overdue)]
+             and (not overdue or i.overdue) and (not taken or i.task.claimed_by == holder)]
     if request.args.get("sort") == "case":
         shown.sort(key=lambda i: (i.reference, i.task.due_at is None, i.task.due_at))
     roles = {r.role: r.title for r in services().catalogue.roles}
@@ -27,5 +29,6 @@ def index() -> Any:
         "inbox.html", items=shown, roles=roles, now=services().clock.now(),
         counts={"all": len(items), "overdue": sum(i.overdue for i in items), "soon": sum(i.due_soon for i in items)},
         cases=sorted({i.reference for i in items}), my_roles=sorted({i.task.role or "" for i in items}),
-        selected={"case": case, "role": role, "overdue": bool(overdue), "sort": request.args.get("sort", "due")},
+        selected={"case": case, "role": role, "overdue": bool(overdue), "sort": request.args.get("sort", "due"),
+                  "taken": taken},
     )

@@ -127,3 +127,12 @@ def test_the_inbox_offers_to_take_a_task_and_then_to_release_it(app: Flask, serv
     assert f'aria-label="Take {task.title}' in referrer.client.get("/").get_data(as_text=True)
     referrer.post(f"/tasks/{task.id}/claim", {"next": "/"}, token_from="/")
     assert f'aria-label="Release {task.title}' in referrer.client.get("/").get_data(as_text=True)
+
+
+def test_the_inbox_can_show_only_the_tasks_i_have_taken_or_those_nobody_has(app: Flask, services: Services) -> None:
+    task = referral(services)
+    referrer = signed_in(app, "dorset.referrer")
+    assert task.title not in referrer.client.get("/?taken=me").get_data(as_text=True)
+    referrer.post(f"/tasks/{task.id}/claim", {}, token_from="/")
+    assert task.title in referrer.client.get("/?taken=me").get_data(as_text=True)
+    assert task.title not in referrer.client.get("/?taken=free").get_data(as_text=True)
