@@ -113,7 +113,7 @@ def _conditions(schema: Spec, built: Mapping[str, Field]) -> dict[str, list[str]
 
 
 def _build(schema: Spec, ui_schema: Spec, values: Mapping[str, Any], people: Sequence[tuple[str, str]],
-           prefix: str) -> list[Field]:
+           prefix: str, grow: Mapping[str, int] | None = None) -> list[Field]:
     props: Mapping[str, Spec] = schema.get("properties", {})
     asked = [n for n in ui_schema.get("ui:order", []) if n in props]
     required = set(schema.get("required", []))
@@ -137,12 +137,14 @@ def _build(schema: Spec, ui_schema: Spec, values: Mapping[str, Any], people: Seq
         else:
             item.options = _options(spec.get("items", {}) if _kind(spec) == "array" else spec, ui)
         if widget == "fieldset":
-            item.children = _build(spec, ui, value if isinstance(value, Mapping) else {}, people, path + ".")
+            item.children = _build(spec, ui, value if isinstance(value, Mapping) else {}, people, path + ".", grow)
         elif widget == "rows":
             rows = [r if isinstance(r, Mapping) else {} for r in value] if isinstance(value, list) else []
+            blanks = max(1, (grow or {}).get(path, 0) + 1 - len(rows))  # one empty row, or more after "add"
             item.children = [Field(name=f"{path}.{i}", id=f"{item.id}-{i}", label=f"Row {i + 1}", widget="fieldset",
-                                   children=_build(spec["items"], ui.get("items", {}), row, people, f"{path}.{i}."))
-                             for i, row in enumerate([*rows, {}])]
+                                   children=_build(spec["items"], ui.get("items", {}), row, people, f"{path}.{i}.",
+                                                   grow))
+                             for i, row in enumerate([*rows, *[{}] * blanks])]
         built[name] = item
     for name, said in _conditions(schema, built).items():
         if name in built and not built[name].required:
@@ -159,9 +161,14 @@ def _index(tree: Sequence[Field]) -> dict[str, Field]:
 
 
 def fields(schema: Spec, ui_schema: Spec | None = None, values: Mapping[str, Any] | None = None,
-           errors: Sequence[FieldError] = (), people: Sequence[tuple[str, str]] = ()) -> list[Field]:
-    """The field tree of a form, with current values and each error beside the nearest field it concerns."""
-    tree = _build(schema, ui_schema or {}, values or {}, list(people), "")
+           errors: Sequence[FieldError] = (), people: Sequence[tuple[str, str]] = (),
+           grow: Mapping[str, int] | None = None) -> list[Field]:
+    """The field tree of a form, with current values and each error beside the nearest field it concerns.
+
+    `grow` maps a list of rows to how many rows the page showed when "Add another row" was pressed: the form
+    comes back with one row more than that, keeping any blank ones.
+    """
+    tree = _build(schema, ui_schema or {}, values or {}, list(people), "", grow)
     index = _index(tree)
     for error in errors:
         path = error.field
@@ -175,6 +182,12 @@ def fields(schema: Spec, ui_schema: Spec | None = None, values: Mapping[str, Any
 def adding_row(form: Any) -> bool:
     """Whether the post asked for the form back with one more empty row rather than to be submitted."""
     return ADD_ROW in form
+
+
+def rows_shown(form: Any) -> dict[str, int]:
+    """For the list whose "Add another row" was pressed, how many rows the page showed."""
+    path = form.get(ADD_ROW, "")
+    return {path: max(_row_numbers(form, path), default=-1) + 1} if path else {}
 
 
 def _scalar(raw: str, kind: str) -> Any:
@@ -193,10 +206,13 @@ def _empty(value: Any) -> bool:
     return value in ("", None, False, [], {})
 
 
-def _rows(spec: Spec, form: Any, path: str) -> list[dict[str, Any]]:
+def _row_numbers(form: Any, path: str) -> set[int]:
     pattern = re.compile(re.escape(f"{path}.") + r"(\d+)\.")
-    numbers = {int(m.group(1)) for key in form.keys() if (m := pattern.match(key.removeprefix(PRESENT)))}
-    rows = [parse(spec.get("items", {}), form, f"{path}.{i}.") for i in sorted(numbers)]
+    return {int(m.group(1)) for key in form.keys() if (m := pattern.match(key.removeprefix(PRESENT)))}
+
+
+def _rows(spec: Spec, form: Any, path: str) -> list[dict[str, Any]]:
+    rows = [parse(spec.get("items", {}), form, f"{path}.{i}.") for i in sorted(_row_numbers(form, path))]
     return [row for row in rows if not all(_empty(v) for v in row.values())]
 
 

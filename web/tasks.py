@@ -16,9 +16,9 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 
 def _page(view: queries.TaskView, values: dict[str, Any], errors: list[FieldError], status: int = 200,
-          draft_saved: Any = None) -> Any:
+          draft_saved: Any = None, grow: dict[str, int] | None = None) -> Any:
     people = [(u.username, u.display_name) for u in view.people]
-    fields = formrender.fields(view.schema, view.ui_schema, values, errors, people)
+    fields = formrender.fields(view.schema, view.ui_schema, values, errors, people, grow)
     return render_template("task.html", view=view, fields=fields, errors=errors,
                            roles={r.role: r.title for r in services().catalogue.roles},
                            now=services().clock.now(), draft_saved=draft_saved,
@@ -43,7 +43,7 @@ def submit(task_id: str) -> Any:
     view = queries.task_view(services(), task_id, g.user)
     values = formrender.parse(view.schema, request.form)
     if formrender.adding_row(request.form):
-        return _page(view, values, [])
+        return _page(view, values, [], grow=formrender.rows_shown(request.form))
     if request.form.get("action") == "draft":
         try:
             saved = drafts.save_draft(services(), task_id, g.user, values)

@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 from engine.errors import FieldError, InvalidSubmission
 from engine.forms import validate_submission
 from tests.formfill import fill, value_for
-from web.formrender import ADD_ROW, Field, adding_row, fields, parse
+from web.formrender import ADD_ROW, Field, adding_row, fields, parse, rows_shown
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = sorted((ROOT / "forms").rglob("*.schema.json"))
@@ -289,6 +289,18 @@ def test_the_add_row_button_appears_only_when_the_page_asks_for_it() -> None:
     tree = fields(SAMPLE, {}, {}, [], PEOPLE)
     assert ADD_ROW not in render(tree) and f'name="{ADD_ROW}" value="rows"' in render(tree, add_rows=True)
     assert adding_row(MultiDict([(ADD_ROW, "rows")])) and not adding_row(MultiDict([("action", "submit")]))
+
+
+def test_pressing_add_another_row_on_a_blank_row_shows_one_row_more_than_the_page_had() -> None:
+    posted = MultiDict([("rows.0.name", ""), ("__present__.rows.0.done", "1"), ("__present__.rows", "1"),
+                        (ADD_ROW, "rows")])
+    shown = rows_shown(posted)
+    assert shown == {"rows": 1}
+    rows = next(f for f in fields(SAMPLE, {}, parse(SAMPLE, posted), [], PEOPLE, shown) if f.name == "rows")
+    assert [r.name for r in rows.children] == ["rows.0", "rows.1"]
+    filled = next(f for f in fields(SAMPLE, {}, {"rows": [{"name": "one"}]}, [], PEOPLE, {"rows": 1})
+                  if f.name == "rows")
+    assert [r.name for r in filled.children] == ["rows.0", "rows.1"]
 
 
 def test_errors_appear_beside_the_field_they_name_with_dotted_paths_for_nested_fields() -> None:
