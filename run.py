@@ -15,6 +15,7 @@ from engine.bootstrap import build_services
 from engine.catalogue import load_catalogue
 from engine.clock import FrozenClock
 from engine.errors import EngineError, InvalidDiagram, InvalidSubmission
+from engine.mail import MailSettings, mailer_from
 from engine.ports import Assignment
 from engine.specs import read_diagrams
 from engine.worker import run_worker, start_background_worker
@@ -151,12 +152,29 @@ def cmd_fire_timers(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the timer worker in the foreground."""
+    config.refuse_unsafe_production()
     print("timer worker running; Ctrl-C stops it")
     try:
-        run_worker(_services(args), threading.Event(), args.poll)
+        run_worker(_services(args), threading.Event(), args.poll, mailer=mailer_from(_mail_settings(args)))
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _mail_settings(args: argparse.Namespace) -> MailSettings:
+    """Mail settings whose links point at this app unless SCR_BASE_URL says otherwise."""
+    return config.mail_settings(f"http://{args.host}:{args.port}")
+
+
+def cmd_mail(args: argparse.Namespace) -> int:
+    """Queue mail about new work, overdue work and notices, then deliver it, once."""
+    mailer = mailer_from(_mail_settings(args))
+    if mailer is None:
+        print("mail is switched off (SCR_MAIL_TRANSPORT=none)")
+        return 0
+    done = mailer.run(_services(args))
+    print(f"{done.queued} message(s) queued, {done.sent} sent, {done.failed} failed")
+    return 1 if done.failed else 0
 
 
 def _demo_passwords(services: uc.Services) -> None:
@@ -176,6 +194,8 @@ def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
     """Start the web app and the timer worker in the background."""
     from web import create_app
 
+    if not demo:
+        config.refuse_unsafe_production()
     services = _services(args)
     if demo:
         versions = uc.deploy(services, read_diagrams([config.bpmn_dir()]), by="demo")
@@ -191,7 +211,10 @@ def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
         print(f"demo users (password for every one: {services.catalogue.demo_password}):")
         for user in services.catalogue.users:
             print(f"  {user['username']:<28} {', '.join(user.get('roles', [])) or 'case roles assigned per case'}")
-    start_background_worker(services)
+    mail = _mail_settings(args)
+    start_background_worker(services, mailer=mailer_from(mail))
+    if mail.transport == "file":
+        print(f"e-mail about work is written to {mail.directory} as .eml files")
     app = create_app(services)
     print(f"the app answers on http://{args.host}:{args.port}/  (sign in there; Ctrl-C stops it)", flush=True)
     app.run(host=args.host, port=args.port, debug=False, use_reloader=False)
@@ -237,6 +260,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--agency")
     s = sub.add_parser("fire-timers")
     s.add_argument("--now", help="ISO instant to treat as now (with offset)")
+    sub.add_parser("mail", help="queue and deliver e-mail once")
     s = sub.add_parser("worker")
     s.add_argument("--poll", type=float, default=1.0)
     return p
@@ -246,7 +270,7 @@ COMMANDS = {
     "init-db": cmd_init_db, "check-diagram": cmd_check_diagram, "deploy": cmd_deploy, "seed-users": cmd_seed,
     "start-case": cmd_start_case, "cases": cmd_cases, "versions": cmd_versions, "tasks": cmd_tasks,
     "complete": cmd_complete, "assign": cmd_assign, "token": cmd_token, "password": cmd_password,
-    "fire-timers": cmd_fire_timers, "worker": cmd_worker,
+    "fire-timers": cmd_fire_timers, "worker": cmd_worker, "mail": cmd_mail,
 }
 
 

@@ -1,4 +1,4 @@
-"""The timer worker: fires due timers in a loop until told to stop."""
+"""The timer worker: fires due timers (and, given a mailer, queues and delivers mail) in a loop until told to stop."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ import threading
 from collections.abc import Callable
 
 from engine.errors import Conflict, WorkflowFailed
+from engine.mail import Mailer
 from engine.services import Services, fire_due_timers
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(services: Services, stop: threading.Event, poll_seconds: float = 1.0,
-               swept: Callable[[int], None] | None = None) -> None:
-    """Sweep for due timers every `poll_seconds` (a due timer is picked up within one poll); `swept` hears each."""
+               swept: Callable[[int], None] | None = None, mailer: Mailer | None = None) -> None:
+    """Fire due timers every `poll_seconds` (within one poll of falling due), then post mail; `swept` hears each."""
     while not stop.is_set():
         try:
             fired = fire_due_timers(services)
+            _post_mail(services, mailer)
             if swept is not None:
                 swept(fired)
             if fired:
@@ -30,10 +32,21 @@ def run_worker(services: Services, stop: threading.Event, poll_seconds: float = 
         stop.wait(poll_seconds)
 
 
+def _post_mail(services: Services, mailer: Mailer | None) -> None:
+    """Queue and deliver mail; a failure is logged and never stops the timers."""
+    if mailer is None:
+        return
+    try:
+        mailer.run(services)
+    except Exception:
+        log.exception("mail could not be queued or delivered this round")
+
+
 def start_background_worker(services: Services, poll_seconds: float = 1.0,
-                            swept: Callable[[int], None] | None = None) -> threading.Event:
+                            swept: Callable[[int], None] | None = None,
+                            mailer: Mailer | None = None) -> threading.Event:
     """Run the worker on a daemon thread; set the returned event to stop it."""
     stop = threading.Event()
-    threading.Thread(target=run_worker, args=(services, stop, poll_seconds, swept), name="timer-worker",
+    threading.Thread(target=run_worker, args=(services, stop, poll_seconds, swept, mailer), name="timer-worker",
                      daemon=True).start()
     return stop

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+
+from engine.mail import DEFAULT_BASE_URL, MailSettings
+from engine.mailer import DEFAULT_SENDER
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,3 +30,56 @@ def forms_dir() -> Path:
 def bpmn_dir() -> Path:
     """Where the procedure diagrams live (SCR_BPMN_DIR overrides)."""
     return Path(os.environ.get("SCR_BPMN_DIR", ROOT / "bpmn"))
+
+
+def mail_settings(base_url: str = DEFAULT_BASE_URL) -> MailSettings:
+    """How mail leaves: SCR_MAIL_TRANSPORT (file|smtp|none), SCR_MAIL_DIR, SCR_SMTP_*, SCR_MAIL_*, SCR_BASE_URL."""
+    env = os.environ.get
+    return MailSettings(
+        transport=env("SCR_MAIL_TRANSPORT", "file").strip().lower(),
+        directory=Path(env("SCR_MAIL_DIR", ROOT / "instance" / "mail")),
+        smtp_host=env("SCR_SMTP_HOST", "localhost"),
+        smtp_port=int(env("SCR_SMTP_PORT", "25")),
+        smtp_user=env("SCR_SMTP_USER") or None,
+        smtp_password=env("SCR_SMTP_PASSWORD") or None,
+        starttls=_truthy(env("SCR_SMTP_STARTTLS")),
+        sender=env("SCR_MAIL_FROM", DEFAULT_SENDER),
+        base_url=env("SCR_BASE_URL", base_url),
+        fallback_domain=env("SCR_MAIL_DOMAIN") or None,
+    )
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def production_refusals(env: Mapping[str, str] | None = None) -> list[str]:
+    """Why this configuration must not serve real cases (RELIABILITY T-D1); empty unless SCR_ENV=production."""
+    env = os.environ if env is None else env
+    if (env.get("SCR_ENV") or env.get("ENV") or "").strip().lower() != "production":
+        return []
+    refusals = []
+    url = env.get("DATABASE_URL", "")
+    if not url or url.startswith("sqlite"):
+        refusals.append("DATABASE_URL must name the PostgreSQL database; SQLite is for the demo and tests only.")
+    elif "sslmode=verify-full" not in url:
+        refusals.append("DATABASE_URL must end with ?sslmode=verify-full so the database link is encrypted and "
+                        "the server's certificate is checked.")
+    if any(_truthy(env.get(name)) for name in ("SCR_DEBUG", "FLASK_DEBUG", "DEBUG")):
+        refusals.append("Debug mode is on (SCR_DEBUG / FLASK_DEBUG / DEBUG): turn it off.")
+    if _truthy(env.get("SCR_TEST_HOOKS")) or _truthy(env.get("APP_TEST_HOOKS")):
+        refusals.append("Test hooks are on (SCR_TEST_HOOKS): turn them off.")
+    if len(env.get("SCR_SECRET_KEY", "")) < 32:
+        refusals.append("SCR_SECRET_KEY must be set to at least 32 random characters, the same for every worker.")
+    if not _truthy(env.get("SCR_SESSION_COOKIE_SECURE")):
+        refusals.append("SCR_SESSION_COOKIE_SECURE must be true: sessions travel over TLS only.")
+    if (env.get("SCR_MAIL_TRANSPORT") or "file").strip().lower() == "file":
+        refusals.append("SCR_MAIL_TRANSPORT must be smtp (or none): the file transport is for the demo.")
+    return refusals
+
+
+def refuse_unsafe_production() -> None:
+    """Stop the process (non-zero exit) with a clear message when production settings are unsafe."""
+    refusals = production_refusals()
+    if refusals:
+        raise SystemExit("Refusing to start in production:\n" + "\n".join(f"  - {r}" for r in refusals))
