@@ -94,6 +94,7 @@ def reassign_task(services: Services, task_id: str, admin: str, to_username: str
             uow.events.append(EventRow(case.id, now, "role_assigned", admin,
                                        {"role": row.role, "user": to_username, "agency": agency}))
         uow.tasks.set_claim(task_id, to_username, now, row.claimed_by)
+        uow.mail.mark_announced(task_id, None)  # the mail sweep tells the new holder (nobody twice)
         uow.events.append(EventRow(case.id, now, "task_reassigned", admin,
                                    {"task": row.name, "title": row.title, "from": row.claimed_by,
                                     "to": to_username, "reason": reason}))

@@ -73,8 +73,9 @@ class SqlMailRepository:
         stmt = select(Task).where(Task.due_at < now, Task.overdue_announced_at.is_(None))
         return self._tasks(stmt, after, limit)
 
-    def mark_announced(self, task_id: str, at: datetime, overdue: bool = False) -> None:
-        """Record that the task's new-work (or, with `overdue`, its overdue) mail was queued."""
+    def mark_announced(self, task_id: str, at: datetime | None, overdue: bool = False) -> None:
+        """Record that the task's new-work (or, with `overdue`, its overdue) mail was queued (None: announce it
+        again, e.g. to someone it was reassigned to; people already told are not told twice)."""
         values = {"overdue_announced_at": at} if overdue else {"announced_at": at}
         stmt = update(Task).where(Task.id == task_id, Task.state == "ready").values(**values)
         self.session.execute(stmt.execution_options(synchronize_session=False))

@@ -142,6 +142,18 @@ def test_overdue_work_someone_has_taken_is_chased_with_them_alone(services: Serv
     assert recipients(services, case_id, "overdue") == ["carl"]
 
 
+def test_a_reassigned_task_is_mailed_to_its_new_holder_and_nobody_twice(services: Services) -> None:
+    case_id = asked(services)
+    [decide] = uc.my_tasks(services, "carl")
+    queue_mail(services, BASE)
+    uc.seed_users(services, [{"username": "ada", "display_name": "Ada Admin", "board": "fx", "roles": ["admin"]},
+                             {"username": "nina", "display_name": "Nina New", "board": "fx", "roles": [],
+                              "email": "nina@example.org"}])
+    claims.reassign_task(services, decide.id, "ada", "nina", "Carl is away")
+    assert queue_mail(services, BASE) == 1
+    assert recipients(services, case_id, "new") == ["carl", "nina"]
+
+
 def test_a_notice_becomes_mail_to_the_holders_of_its_role_on_its_case(services: Services) -> None:
     case_id = asked(services)
     advance(services, timedelta(weeks=6, minutes=1))
