@@ -61,11 +61,13 @@ def inbox(services: Services, username: str) -> list[InboxItem]:
     with services.uow() as uow:
         rows = uow.tasks.inbox(uow.people.assignments_of(username), scoped)
         labels = uow.cases.labels({t.case_id for t in rows})
+        keys = {t.id: (t.role or "", labels[t.case_id][1], t.case_id, t.agency if t.role in scoped else None)
+                for t in rows}
+        held = uow.people.holders_of(set(keys.values()))
         items = []
         for task in rows:
             reference, board = labels[task.case_id]
-            holders = uow.people.holders(task.role or "", board, task.case_id,
-                                         task.agency if task.role in scoped else None)
+            holders = held[keys[task.id]]
             items.append(InboxItem(task, reference, board,
                                    overdue=task.due_at is not None and task.due_at < now,
                                    due_soon=task.due_at is not None and now <= task.due_at < now + DUE_SOON,
@@ -78,8 +80,11 @@ def _readable(uow: UnitOfWork, case: CaseRecord, username: str) -> bool:
                for a in uow.people.assignments_of(username))
 
 
-def task_view(services: Services, task_id: str, username: str) -> TaskView:
-    """A ready or completed task the user may act on, with its form (NotFound otherwise: a denied read)."""
+def task_view(services: Services, task_id: str, username: str, people: bool = True) -> TaskView:
+    """A ready or completed task the user may act on, with its form (NotFound otherwise: a denied read).
+
+    `people` (the board's users, for person pickers) can be skipped when the form will not be shown.
+    """
     with services.uow() as uow:
         task = uow.tasks.get(task_id)
         if task is None:
@@ -89,8 +94,8 @@ def task_view(services: Services, task_id: str, username: str) -> TaskView:
             raise NotFound("no such task")
         process = services.process_of(uow, case)
         schema, ui_schema = process.form_with_ui(task.form)
-        people = tuple(u for u in uow.people.users() if u.board in (None, case.board))
-    return TaskView(task, case, schema, ui_schema, people)
+        offered = tuple(uow.people.users(case.board)) if people else ()
+    return TaskView(task, case, schema, ui_schema, offered)
 
 
 def case_view(services: Services, case_id: int, username: str) -> CaseView:

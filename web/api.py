@@ -64,7 +64,7 @@ def task(task_id: str) -> Any:
 @bp.post("/tasks/<task_id>")
 def complete(task_id: str) -> Any:
     """Complete a task with form data (422 with field messages, 409 when someone else was first)."""
-    queries.task_view(services(), task_id, g.user)
+    queries.task_view(services(), task_id, g.user, people=False)
     record = uc.complete_task(services(), task_id, g.user, _body(schemas.SubmissionSchema())["data"])
     return jsonify({"reference": record.reference, "status": record.status})
 
@@ -119,7 +119,7 @@ def reassign(task_id: str) -> Any:
 @bp.get("/tasks/<task_id>/draft")
 def draft(task_id: str) -> Any:
     """The caller's draft of a task (404 when there is none)."""
-    queries.task_view(services(), task_id, g.user)
+    queries.task_view(services(), task_id, g.user, people=False)
     saved = drafts.draft_of(services(), task_id, g.user)
     if saved is None:
         raise NotFound("no draft")

@@ -40,28 +40,30 @@ def show(task_id: str) -> Any:
 @login_required
 def submit(task_id: str) -> Any:
     """Save a draft, add a row, or validate and complete (422 with messages beside fields; 409 if too late)."""
-    view = queries.task_view(services(), task_id, g.user)
+    view = queries.task_view(services(), task_id, g.user, people=False)  # the pickers' people only to re-show
+
+    def again() -> queries.TaskView:
+        return queries.task_view(services(), task_id, g.user)
+
     values = formrender.parse(view.schema, request.form)
     if formrender.adding_row(request.form):
-        return _page(view, values, [], grow=formrender.rows_shown(request.form))
+        return _page(again(), values, [], grow=formrender.rows_shown(request.form))
     if request.form.get("action") == "draft":
         try:
             saved = drafts.save_draft(services(), task_id, g.user, values)
         except Conflict:
-            return render_template("conflict.html", view=queries.task_view(services(), task_id, g.user),
-                                   values=values), 409
+            return render_template("conflict.html", view=again(), values=values), 409
         flash(f"Draft saved at {saved:%H:%M}. Only you can see it.")
-        return _page(view, values, [], draft_saved=saved)
+        return _page(again(), values, [], draft_saved=saved)
     try:
         uc.complete_task(services(), task_id, g.user, values)
     except InvalidSubmission as refused:
-        return _page(view, values, refused.errors, 422)
+        return _page(again(), values, refused.errors, 422)
     except Claimed as held:
         flash(str(held), "error")
-        return _page(queries.task_view(services(), task_id, g.user), values, [], 409)
+        return _page(again(), values, [], 409)
     except Conflict:
-        done = queries.task_view(services(), task_id, g.user)
-        return render_template("conflict.html", view=done, values=values), 409
+        return render_template("conflict.html", view=again(), values=values), 409
     flash(f"Done: {view.task.title}.")
     return redirect(url_for("inbox.index"))
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, true
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.ports import Assignment, UserRecord
 from engine.store.models import ApiToken, AppUser, LoginFailure, RoleAssignment
 from engine.store.sql import fresh, rowcount
+
+HolderKey = tuple[str, str | None, int | None, str | None]
 
 
 class SqlPeopleRepository:
@@ -36,9 +39,12 @@ class SqlPeopleRepository:
         row = self.session.get(AppUser, username, populate_existing=True)
         return _user(row) if row else None
 
-    def users(self) -> Sequence[UserRecord]:
-        """All users by username."""
-        return [_user(r) for r in fresh(self.session, select(AppUser).order_by(AppUser.username))]
+    def users(self, board: str | None = None) -> Sequence[UserRecord]:
+        """All users by username (with `board`: those of that board and those of none)."""
+        stmt = select(AppUser).order_by(AppUser.username)
+        if board is not None:
+            stmt = stmt.where(or_(AppUser.board.is_(None), AppUser.board == board))
+        return [_user(r) for r in fresh(self.session, stmt)]
 
     def set_password_hash(self, username: str, password_hash: str | None) -> None:
         """Store a (pre-hashed) password; raises NotFound for an unknown user."""
@@ -128,14 +134,29 @@ class SqlPeopleRepository:
         return self.session.scalar(
             select(ApiToken.username).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None)))
 
+    def holders_of(self, keys: Collection[HolderKey]) -> dict[HolderKey, list[str]]:
+        """`holders` for many (role, board, case id, agency) at once, in one query (the inbox's "also can act")."""
+        if not keys:
+            return {}
+        ra = RoleAssignment
+        case_ids = {case_id for _, _, case_id, _ in keys if case_id is not None}
+        stmt = select(ra.username, ra.role, ra.board, ra.case_id, ra.agency).where(
+            ra.role.in_({role for role, _, _, _ in keys}),
+            or_(ra.case_id.is_(None), ra.case_id.in_(case_ids)) if case_ids else ra.case_id.is_(None))
+        by_role: dict[str, list[Any]] = {}
+        for row in self.session.execute(stmt):
+            by_role.setdefault(row.role, []).append(row)
+        found: dict[HolderKey, list[str]] = {}
+        for key in keys:
+            role, board, case_id, agency = key
+            found[key] = sorted({r.username for r in by_role.get(role, ()) if r.board in (None, board)
+                                 and r.case_id in (None, case_id) and (agency is None or r.agency == agency)})
+        return found
+
     def holders(self, role: str, board: str | None, case_id: int | None, agency: str | None) -> Sequence[str]:
         """Usernames who would see a task of `role` on this board/case/agency (the inbox rule, inverted)."""
-        ra = RoleAssignment
-        board_ok = or_(ra.board.is_(None), ra.board == board) if board is not None else ra.board.is_(None)
-        case_ok = or_(ra.case_id.is_(None), ra.case_id == case_id) if case_id is not None else ra.case_id.is_(None)
-        agency_ok = true() if agency is None else ra.agency == agency
-        stmt = select(ra.username).where(ra.role == role, board_ok, case_ok, agency_ok).distinct()
-        return sorted(self.session.scalars(stmt).all())
+        key = (role, board, case_id, agency)
+        return self.holders_of({key})[key]
 
 
 def _user(row: AppUser) -> UserRecord:

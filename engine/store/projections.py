@@ -86,12 +86,12 @@ class SqlTaskRepository:
         if not clauses:
             return []
         stmt = (
-            select(Task)
+            select(*(getattr(Task, f) for f in TASK_FIELDS))  # plain rows: no ORM identity work for big inboxes
             .join(Case, Case.id == Task.case_id)
             .where(Task.state == "ready", or_(*clauses))
             .order_by(Task.due_at.asc().nulls_last(), Task.created_at, Task.id)
         )
-        return [_task(r) for r in fresh(self.session, stmt)]
+        return [TaskRow(*row) for row in self.session.execute(stmt)]
 
 
 def _matches(a: Assignment, scoped: bool = True) -> ColumnElement[bool]:

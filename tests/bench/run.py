@@ -214,6 +214,16 @@ def main(argv: list[str] | None = None) -> int:
         results["state_size"] = bench_state_size(options.board, workdir)
         results["request"] = [bench_request(n, options.board, workdir) for n in ([5, 20] if options.quick
                                                                                  else [5, 20, 100])]
+        from tests.bench import pages  # imported here: pages imports this module's helpers
+
+        results["request_http"] = [pages.bench_http_submit(n, options.board, workdir)
+                                   for n in ([5, 20] if options.quick else [5, 20, 100])]
+        results["request_http"].append(pages.bench_http_submit(5, options.board, workdir, users=2_000))
+        store = dict(cases=2_000, users=400, requests=50) if options.quick else {}
+        results["inbox_page"] = pages.bench_inbox_page(f"sqlite:///{workdir / 'inbox.sqlite3'}", **store)
+        with postgres_schema("benchweb", options.postgres) as url:
+            if url:
+                results["inbox_page_postgresql"] = pages.bench_inbox_page(url, **store)
         sizes = [1_000, 2_000] if options.quick else [1_000, 10_000]
         results["scale"] = bench_scale(f"sqlite:///{workdir / 'scale.sqlite3'}", sizes)
         with postgres_schema("bench", options.postgres) as url:
@@ -237,6 +247,16 @@ def print_table(results: dict[str, Any]) -> None:
     for row in results["request"]:
         label = f"request / raw SpiffWorkflow, {row['agencies']} agencies (p50 {row['ours_ms']['p50']} ms)"
         print(f"{label:<58} {row['ratio']:>14} {'<= 1.5':>10}  {row['met']}")
+    for row in results.get("request_http", []):
+        users = f", {row['users_added']} users" if row["users_added"] else ""
+        label = f"POST /tasks/<id> / raw, {row['agencies']} agencies{users} (p50 {row['http_ms']['p50']:.0f} ms)"
+        print(f"{label:<58} {row['ratio']:>14} {'<= ' + str(row['target']):>10}  {row['met']}")
+    for database, key in (("SQLite", "inbox_page"), ("PostgreSQL", "inbox_page_postgresql")):
+        for who, row in results.get(key, {}).items():
+            if isinstance(row, dict):
+                label = f"GET / inbox, {who.replace('_', ' ')} ({row['tasks']} tasks), {database} (p50/p95 ms)"
+                print(f"{label:<58} {str(row['p50']) + '/' + str(row['p95']):>14} "
+                      f"{'<= ' + str(int(row['target_ms'])):>10}  {row['met']}")
     for database, key in (("SQLite", "scale"), ("PostgreSQL", "scale_postgresql")):
         for size_key, row in results.get(key, {}).items():
             inbox, sweep = row["inbox_case_level_user_ms"], row["timer_sweep_nothing_due_ms"]

@@ -136,3 +136,16 @@ def test_the_inbox_can_show_only_the_tasks_i_have_taken_or_those_nobody_has(app:
     referrer.post(f"/tasks/{task.id}/claim", {}, token_from="/")
     assert task.title in referrer.client.get("/?taken=me").get_data(as_text=True)
     assert task.title not in referrer.client.get("/?taken=free").get_data(as_text=True)
+
+
+def test_a_long_inbox_comes_in_pages_of_fifty_with_counts_over_all_of_it(app: Flask, services: Services) -> None:
+    grant_everything(services, "dorset", list(services.catalogue.agencies))
+    for _ in range(55):
+        uc.start_case(services, "dorset", "dorset.referrer")
+    referrer = signed_in(app, "dorset.referrer")
+    first = referrer.client.get("/").get_data(as_text=True)
+    assert '<span id="count-all">55</span>' in first and "Showing 1 to 50 of 55." in first
+    assert first.count('data-task="') == 50 and "Next page" in first
+    second = referrer.client.get("/?page=2&sort=case").get_data(as_text=True)
+    assert "Showing 51 to 55 of 55." in second and second.count('data-task="') == 5
+    assert "Previous page" in second and "sort=case" in second
