@@ -21,7 +21,8 @@ PEOPLE = {
     "anonymous": None,
     "own agency (police IMR author on the case)": "dorset.police.imr",
     "other agency (health IMR author on the case)": "dorset.healthcommissioning.imr",
-    "same board, no role on the case": "dorset.education.imr",
+    "same board, no role on the case": "dorset.socialcare.imr",
+    "other case (IMR author on another Dorset case)": "dorset.education.imr",
     "board role (Dorset administrator)": "dorset.admin",
     "other board (Bournemouth & Poole administrator)": "bp.admin",
 }
@@ -131,6 +132,8 @@ def scene(services: Services) -> Scene:
                                                                                             "chief_executive")]
     for agency, user in (("police", "dorset.police.imr"), ("health_commissioning", "dorset.healthcommissioning.imr")):
         uc.assign_role(services, Assignment(user, police.role or "", "dorset", case_id, agency))
+    other = uc.start_case(services, "dorset", SUPERUSER)
+    uc.assign_role(services, Assignment("dorset.education.imr", "imr_author", "dorset", other.id, "education"))
     docs = []
     with services.uow() as uow:
         for agency in ("police", "health_commissioning", None):
