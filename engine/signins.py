@@ -1,7 +1,10 @@
-"""Failed sign-ins, counted in the database so the limit holds across every web process."""
+"""Sign-ins: failed attempts counted in the database (the limit holds across processes) and browser sessions
+recorded there, so signing out ends a session for good."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import timedelta
 
 from engine.services import Services
@@ -26,4 +29,30 @@ def clear_failures(services: Services, username: str) -> None:
     """Forget a name's failures after a successful sign-in."""
     with services.uow() as uow:
         uow.people.clear_login_failures(username)
+        uow.commit()
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def open_session(services: Services, username: str) -> str:
+    """A new random session id for a person who just signed in (only its sha256 is stored)."""
+    session_id = secrets.token_urlsafe(32)
+    with services.uow() as uow:
+        uow.people.open_session(_hash(session_id), username, services.clock.now())
+        uow.commit()
+    return session_id
+
+
+def session_user(services: Services, session_id: str) -> str | None:
+    """Who a session id signs in, unless it was ended by signing out or expiring."""
+    with services.uow() as uow:
+        return uow.people.session_user(_hash(session_id))
+
+
+def end_session(services: Services, session_id: str) -> None:
+    """End a session: its cookie, even replayed, signs no one in again."""
+    with services.uow() as uow:
+        uow.people.end_session(_hash(session_id), services.clock.now())
         uow.commit()

@@ -22,6 +22,7 @@ from flask import (
 )
 
 from engine import services as uc
+from engine import signins
 from engine.services import Services
 from web.accounts import Passwords, Throttle, session_expired
 
@@ -40,8 +41,11 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def load_user() -> None:
         g.user = None
-        username = session.get("user")
+        username, session_id = session.get("user"), session.get("sid")
         if not username:
+            return
+        if not session_id or signins.session_user(services(), session_id) != username:
+            session.clear()  # signed out (perhaps elsewhere) or a cookie from before: nobody is signed in
             return
         now = services().clock.now()
         reason = session_expired(
@@ -50,6 +54,7 @@ def init_app(app: Flask) -> None:
             timedelta(minutes=app.config["SESSION_IDLE_MINUTES"]),
             timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"]))
         if reason:
+            signins.end_session(services(), session_id)
             session.clear()
             flash("Your session ended after a period without activity." if reason == "idle"
                   else "Your session reached its maximum length. Please sign in again.")
@@ -88,7 +93,7 @@ def login() -> Any:
             throttle.succeeded(username)
             now = services().clock.now().isoformat()
             session.clear()
-            session.update(user=username, started=now, seen=now)
+            session.update(user=username, started=now, seen=now, sid=signins.open_session(services(), username))
             target = request.args.get("next", "")
             safe = target.startswith("/") and not target.startswith("//")
             return redirect(target if safe else url_for("inbox.index"))
@@ -100,7 +105,9 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    """End the session."""
+    """End the session, here and for any copy of its cookie."""
+    if session.get("sid"):
+        signins.end_session(services(), session["sid"])
     session.clear()
     flash("You have signed out.")
     return redirect(url_for("auth.login"))

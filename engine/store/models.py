@@ -227,3 +227,14 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime]
+
+
+class UserSession(Base):
+    """A signed-in browser session: the cookie holds a random id, only its sha256 is stored; ended on sign-out."""
+
+    __tablename__ = "user_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("app_user.username"), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

@@ -6,12 +6,12 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.ports import Assignment, UserRecord
-from engine.store.models import ApiToken, AppUser, LoginFailure, RoleAssignment
+from engine.store.models import ApiToken, AppUser, LoginFailure, RoleAssignment, UserSession
 from engine.store.sql import fresh, rowcount
 
 HolderKey = tuple[str, str | None, int | None, str | None]
@@ -123,6 +123,21 @@ class SqlPeopleRepository:
         if before is not None:
             stmt = stmt.where(LoginFailure.at <= before)
         self.session.execute(stmt.execution_options(synchronize_session=False))
+
+    def open_session(self, id_hash: str, username: str, at: datetime) -> None:
+        """Record a new browser session."""
+        self.session.add(UserSession(id_hash=id_hash, username=username, started_at=at))
+        self.session.flush()
+
+    def session_user(self, id_hash: str) -> str | None:
+        """Who a browser session signs in, unless it has ended."""
+        stmt = select(UserSession.username).where(UserSession.id_hash == id_hash, UserSession.ended_at.is_(None))
+        return self.session.scalar(stmt)
+
+    def end_session(self, id_hash: str, at: datetime) -> None:
+        """End a browser session (replaying its cookie signs no one in)."""
+        stmt = update(UserSession).where(UserSession.id_hash == id_hash, UserSession.ended_at.is_(None))
+        self.session.execute(stmt.values(ended_at=at).execution_options(synchronize_session=False))
 
     def add_token(self, username: str, token_hash: str, at: datetime) -> None:
         """Store a new API token's hash for a user."""

@@ -52,6 +52,26 @@ def test_session_cookies_are_http_only_and_same_site(browser: Browser) -> None:
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_a_cookie_copied_before_signing_out_signs_no_one_in_afterwards(app: Flask, browser: Browser) -> None:
+    browser.sign_in("dorset.chair")
+    copied = browser.client.get_cookie("session")
+    assert copied is not None and browser.client.get("/").status_code == 200
+    browser.post("/logout", {}, token_from="/")
+    thief = app.test_client()
+    thief.set_cookie("session", copied.value)
+    answer = thief.get("/")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_each_sign_in_gets_a_new_session(app: Flask) -> None:
+    first, second = Browser(app.test_client()), Browser(app.test_client())
+    first.sign_in("dorset.chair")
+    second.sign_in("dorset.chair")
+    assert first.client.get_cookie("session").value != second.client.get_cookie("session").value  # type: ignore[union-attr]
+    first.post("/logout", {}, token_from="/")
+    assert second.client.get("/").status_code == 200, "signing out ends that session only"
+
+
 def test_a_session_ends_after_thirty_idle_minutes(browser: Browser, services: Services) -> None:
     browser.sign_in("dorset.chair")
     assert browser.client.get("/").status_code == 200
