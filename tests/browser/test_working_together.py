@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from engine import queries
 from engine import services as uc
 from engine.ports import Assignment
+from tests.browser.arrange import catalogue_roles, roles_with_tasks
 from tests.browser.conftest import LiveServer, sign_in
 
 SECOND = "dorset.police.lead"
@@ -97,3 +99,26 @@ def test_the_administrator_gives_a_case_role_and_takes_it_back(
     expect(page.get_by_role("status")).to_contain_text("no longer holds that role")
     imr.goto(f"/cases/{case_id}")
     expect(imr.get_by_role("heading", name="Not found")).to_be_visible()
+
+
+IDLE_ROLES = [role for role in catalogue_roles() if role not in roles_with_tasks()]
+
+
+@pytest.mark.parametrize("role", IDLE_ROLES)
+def test_a_role_that_owns_no_task_signs_in_to_an_empty_inbox_and_sees_its_boards_cases(
+        page: Any, live_server: LiveServer, role: str) -> None:
+    reference, title, case_id = _referral(live_server)
+    users = [u for u in live_server.services.catalogue.users if role in u.get("roles", []) and u["board"] == "dorset"]
+    sign_in(page, users[0]["username"])
+    expect(page.get_by_role("heading", name="Your inbox")).to_be_visible()
+    expect(page.locator("#empty-inbox")).to_have_text("Nothing is waiting for you.")
+    page.get_by_role("link", name="Cases", exact=True).click()
+    page.get_by_role("link", name=reference).click()
+    expect(page.get_by_role("heading", name=f"Case {reference}")).to_be_visible()
+    if live_server.services.catalogue.role(role).administers:  # type: ignore[union-attr]
+        page.get_by_role("link", name="Give or remove case roles").click()
+        expect(page.locator("#case-roles")).to_contain_text("dorset.referrer")
+    else:
+        expect(page.get_by_role("link", name="Give or remove case roles")).to_have_count(0)
+        page.goto(f"/cases/{case_id}/people")
+        expect(page.get_by_role("heading", name="Not found")).to_be_visible()
