@@ -12,6 +12,7 @@ from engine.errors import NotFound
 from engine.ports import Assignment, CaseRecord, EventRow, TaskRow, UnitOfWork, UserRecord
 from engine.runtime import Case
 from engine.services import Services
+from engine.specs import CompiledProcess
 from engine.timeline import ReviewClock, Section, facts_of, review_clock, timeline
 
 DUE_SOON = timedelta(days=7)
@@ -122,14 +123,10 @@ def case_view(services: Services, case_id: int, username: str) -> CaseView:
                     clock, timeline(process, facts, rows, now))
 
 
-def _element_titles(process: Any) -> dict[str, str]:
+def _element_titles(process: CompiledProcess) -> dict[str, str]:
     """Element id -> the name the diagram gives it, across the process and the processes it calls."""
-    titles: dict[str, str] = {}
-    for spec in (process.spec, *process.subprocess_specs.values()):
-        for task_spec in spec.task_specs.values():
-            if getattr(task_spec, "bpmn_id", None) and getattr(task_spec, "bpmn_name", None):
-                titles[task_spec.bpmn_id] = task_spec.bpmn_name
-    return titles
+    return {t.bpmn_id: t.bpmn_name for t in process.task_specs()
+            if getattr(t, "bpmn_id", None) and getattr(t, "bpmn_name", None)}
 
 
 def my_cases(services: Services, username: str) -> list[tuple[int, str, str]]:

@@ -18,7 +18,7 @@ from engine.catalogue import Catalogue
 from engine.errors import Conflict, ExpressionError, NotFound, WorkflowFailed
 from engine.forms import private_fields, role_assignments, validate_submission
 from engine.script_engine import restricted_script_engine
-from engine.specs import CompiledProcess
+from engine.specs import CompiledProcess, properties
 
 clocks.install_into_spiffworkflow()
 SCRIPT_ENGINE = restricted_script_engine()
@@ -69,11 +69,6 @@ class StepResult:
     notices: list[Notice] = field(default_factory=list)
     assignments: list[tuple[str, str, str | None]] = field(default_factory=list)
     answers: dict[str, Any] = field(default_factory=dict)
-
-
-def _props(task_spec: Any) -> dict[str, str]:
-    extensions = getattr(task_spec, "extensions", None) or {}
-    return dict(extensions.get("properties", {}) or {})
 
 
 def _aware(value: str) -> datetime:
@@ -127,7 +122,7 @@ class Case:
         self._clock = clock
 
         def did_complete(task: Any) -> None:
-            props = _props(task.task_spec)
+            props = properties(task.task_spec)
             role = props.get("notify")
             if role:
                 agency = task.data.get(self.catalogue.scope_variable)
@@ -175,7 +170,7 @@ class Case:
     def complete(self, task_id: str, data: dict[str, Any], clock: clocks.Clock) -> StepResult:
         """Validate `data` against the task's form, complete the task and run on (InvalidSubmission, Conflict)."""
         task = self._ready_task(task_id)
-        form = _props(task.task_spec).get("formJsonSchemaFilename")
+        form = properties(task.task_spec).get("formJsonSchemaFilename")
         schema: dict[str, Any] = self.process.form(form) if form else {"type": "object", "properties": {}}
         clean = validate_submission(schema, data)
         assignments = [(role, user, self._assigned_agency(task, role, clean))
@@ -247,7 +242,7 @@ class Case:
         tasks = []
         for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
             spec = task.task_spec
-            props = _props(spec)
+            props = properties(spec)
             role = self.catalogue.role_for_lane(spec.lane)
             week = self._week(task, props.get("week"))
             anchor = task.data.get(props.get("clock", "")) if props.get("clock") else None

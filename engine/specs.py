@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,12 @@ from engine.errors import InvalidDiagram, Problem
 from engine.xmlsafe import parse_xml_safely
 
 
+def properties(task_spec: Any) -> dict[str, str]:
+    """The `spiffworkflow:properties` of a diagram element (empty when it has none)."""
+    extensions = getattr(task_spec, "extensions", None) or {}
+    return dict(extensions.get("properties", {}) or {})
+
+
 @dataclass
 class CompiledProcess:
     """A validated process: SpiffWorkflow specs plus the files (diagrams and forms) it was built from."""
@@ -33,6 +39,11 @@ class CompiledProcess:
     def form(self, name: str) -> dict[str, Any]:
         """The JSON Schema (or UI schema) stored with this version."""
         return json.loads(self.files["forms/" + name])
+
+    def task_specs(self) -> Iterator[Any]:
+        """Every task spec of the process and of the processes it calls."""
+        for spec in (self.spec, *self.subprocess_specs.values()):
+            yield from spec.task_specs.values()
 
     def form_with_ui(self, name: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
         """A task's JSON Schema and its UI schema (an empty form without a name, no UI hints without a file)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +26,7 @@ from engine import expressions
 from engine.deadlines import days_left, week_of
 from engine.errors import ExpressionError
 from engine.ports import TaskRow, TimerRow
-from engine.specs import CompiledProcess
+from engine.specs import CompiledProcess, properties
 
 _LIVE = (TaskState.READY, TaskState.STARTED, TaskState.WAITING)
 _WITH_DATA = (TaskState.COMPLETED, *_LIVE)
@@ -82,16 +82,6 @@ def plan_of(process: CompiledProcess) -> Plan:
     return cached
 
 
-def _props(task_spec: Any) -> dict[str, str]:
-    extensions = getattr(task_spec, "extensions", None) or {}
-    return dict(extensions.get("properties", {}) or {})
-
-
-def _specs(process: CompiledProcess) -> Iterator[Any]:
-    for spec in (process.spec, *process.subprocess_specs.values()):
-        yield from spec.task_specs.values()
-
-
 def _successors(process: CompiledProcess, task_spec: Any) -> list[Any]:
     """What can follow a task spec: its outputs, the start of a process it calls, the body of a loop."""
     following = list(task_spec.outputs)
@@ -127,18 +117,18 @@ def _read_plan(process: CompiledProcess) -> Plan:
     steps: dict[str, Step] = {}
     milestones: list[MilestoneSpec] = []
     attached: dict[str, str] = {}
-    for task_spec in _specs(process):
+    for task_spec in process.task_specs():
         if isinstance(task_spec, BoundaryEventSplit):
             watched = [o for o in task_spec.outputs if not isinstance(o, BoundaryEvent)]
             for event in task_spec.outputs:
                 if isinstance(event, BoundaryEvent) and watched:
                     attached[event.bpmn_id] = watched[0].bpmn_id
     variables: set[str] = set()
-    for task_spec in _specs(process):
+    for task_spec in process.task_specs():
         element = getattr(task_spec, "bpmn_id", None)
         if not element:
             continue
-        props = _props(task_spec)
+        props = properties(task_spec)
         rank = ranks.get(element, last)
         if getattr(task_spec, "manual", False) and element not in steps:
             steps[element] = Step(element, task_spec.bpmn_name or element, props.get("week"), props.get("clock"),
