@@ -72,6 +72,15 @@ class Catalogue:
         """The board whose cases run `process_id`, or None."""
         return next((b for b in self.boards if b.process == process_id), None)
 
+    def scoped_roles(self) -> set[str]:
+        """The roles whose tasks belong to one agency (held per agency)."""
+        return {r.role for r in self.roles if r.agency_scoped}
+
+    def scope(self, role: str | None, agency: str | None) -> str | None:
+        """The agency a task of `role` about `agency` is limited to: that agency for scoped roles, else none."""
+        definition = self.role(role or "")
+        return agency if definition is not None and definition.agency_scoped else None
+
     def initiator_role(self) -> Role | None:
         """The role given to whoever starts a case."""
         return next((r for r in self.roles if r.initiator), None)

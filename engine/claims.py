@@ -88,8 +88,7 @@ def reassign_task(services: Services, task_id: str, admin: str, to_username: str
         if errors:
             raise InvalidSubmission(errors)
         if not may_act(row, case.board, uow.people.assignments_of(to_username), services.catalogue):
-            definition = services.catalogue.role(row.role or "")
-            agency = row.agency if definition is not None and definition.agency_scoped else None
+            agency = services.catalogue.scope(row.role, row.agency)
             uow.people.assign(Assignment(to_username, row.role or "", case.board, case.id, agency))
             uow.events.append(EventRow(case.id, now, "role_assigned", admin,
                                        {"role": row.role, "user": to_username, "agency": agency}))

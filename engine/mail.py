@@ -85,11 +85,7 @@ def _role_title(catalogue: Catalogue, role: str | None) -> str:
 def _holders(uow: UnitOfWork, catalogue: Catalogue, role: str | None, board: str, case_id: int,
              agency: str | None) -> Sequence[str]:
     """Who would see work of `role` in their inbox; the agency narrows it only for agency-scoped roles."""
-    if role is None:
-        return []
-    definition = catalogue.role(role)
-    scoped = definition is not None and definition.agency_scoped
-    return uow.people.holders(role, board, case_id, agency if scoped else None)
+    return [] if role is None else uow.people.holders(role, board, case_id, catalogue.scope(role, agency))
 
 
 def _post(uow: UnitOfWork, usernames: Sequence[str], key: str, case_id: int, letter: Letter, now: datetime,

@@ -58,11 +58,11 @@ class CaseView:
 def inbox(services: Services, username: str) -> list[InboxItem]:
     """The user's ready tasks across cases, soonest due first, with flags and who else can act."""
     now = services.clock.now()
-    scoped = {r.role for r in services.catalogue.roles if r.agency_scoped}
+    catalogue = services.catalogue
     with services.uow() as uow:
-        rows = uow.tasks.inbox(uow.people.assignments_of(username), scoped)
+        rows = uow.tasks.inbox(uow.people.assignments_of(username), catalogue.scoped_roles())
         labels = uow.cases.labels({t.case_id for t in rows})
-        keys = {t.id: (t.role or "", labels[t.case_id][1], t.case_id, t.agency if t.role in scoped else None)
+        keys = {t.id: (t.role or "", labels[t.case_id][1], t.case_id, catalogue.scope(t.role, t.agency))
                 for t in rows}
         held = uow.people.holders_of(set(keys.values()))
         items = []

@@ -179,8 +179,7 @@ def _start_case(services: Services, board_code: str, username: str, data: dict[s
 def my_tasks(services: Services, username: str) -> Sequence[TaskRow]:
     """The ready tasks a user may act on, across cases (pure SQL; no workflow is loaded)."""
     with services.uow() as uow:
-        scoped = {r.role for r in services.catalogue.roles if r.agency_scoped}
-        return uow.tasks.inbox(uow.people.assignments_of(username), scoped)
+        return uow.tasks.inbox(uow.people.assignments_of(username), services.catalogue.scoped_roles())
 
 
 def complete_task(services: Services, task_id: str, username: str, data: dict[str, Any]) -> CaseRecord:

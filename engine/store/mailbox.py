@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine.ports import MailRow, NoticeRow, TaskRow
 from engine.store.models import Mail, Task
 from engine.store.outbox import SqlNoticeRepository
-from engine.store.projections import TASK_FIELDS
+from engine.store.projections import task_row
 from engine.store.sql import fresh, rowcount
 
 MAIL_FIELDS = ("key", "case_id", "username", "address", "subject", "body", "created_at", "sent_at", "attempts",
@@ -93,7 +93,7 @@ class SqlMailRepository:
         if after is not None:
             stmt = stmt.where(Task.id > after)
         rows = fresh(self.session, self._locked(stmt.order_by(Task.id).limit(limit)))
-        return [TaskRow(**{f: getattr(r, f) for f in TASK_FIELDS}) for r in rows]
+        return [task_row(r) for r in rows]
 
     def _locked(self, stmt: Select[Any]) -> Select[Any]:
         """Rows another worker holds are skipped on PostgreSQL; SQLite's BEGIN IMMEDIATE serializes workers."""

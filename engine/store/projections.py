@@ -45,7 +45,7 @@ class SqlTaskRepository:
     def get(self, task_id: str) -> TaskRow | None:
         """The task row, if any."""
         rows = fresh(self.session, select(Task).where(Task.id == task_id))
-        return _task(rows[0]) if rows else None
+        return task_row(rows[0]) if rows else None
 
     def mark_completed(self, task_id: str, by: str, at: datetime) -> None:
         """Mark a ready task completed; raises Conflict if it is no longer ready."""
@@ -73,7 +73,7 @@ class SqlTaskRepository:
     def for_case(self, case_id: int) -> Sequence[TaskRow]:
         """All task rows of a case, by creation."""
         stmt = select(Task).where(Task.case_id == case_id).order_by(Task.created_at, Task.id)
-        return [_task(r) for r in fresh(self.session, stmt)]
+        return [task_row(r) for r in fresh(self.session, stmt)]
 
     def inbox(self, assignments: Sequence[Assignment],
               scoped_roles: Collection[str] | None = None) -> Sequence[TaskRow]:
@@ -109,7 +109,8 @@ def _matches(a: Assignment, scoped: bool = True) -> ColumnElement[bool]:
     return and_(Task.role == a.role, board, case, agency)
 
 
-def _task(row: Task) -> TaskRow:
+def task_row(row: Task) -> TaskRow:
+    """The record of a task row."""
     return TaskRow(**{f: getattr(row, f) for f in TASK_FIELDS})
 
 
