@@ -8,6 +8,7 @@ from typing import Any
 from engine.assignment import reads_case_file
 from engine.errors import NotFound
 from engine.ports import CaseRecord, SubmissionRecord, UnitOfWork
+from engine.queries import readable_case
 from engine.services import Services
 
 
@@ -32,19 +33,19 @@ def _visible(uow: UnitOfWork, services: Services, case: CaseRecord, username: st
 
 
 def documents(services: Services, case_id: int, username: str) -> list[SubmissionRecord]:
-    """The submissions of a case this person may read, oldest first (call after the case-level access check)."""
+    """The submissions of a case this person may read, oldest first (NotFound unless they may read the case)."""
     with services.uow() as uow:
-        case = uow.cases.get(case_id)
+        case = readable_case(uow, case_id, username)
         return [s for s in uow.submissions.for_case(case_id) if _visible(uow, services, case, username, s)]
 
 
 def document(services: Services, case_id: int, submission_id: int, username: str) -> Document:
     """One submission with its form, or NotFound when it is not this person's to read."""
     with services.uow() as uow:
+        case = readable_case(uow, case_id, username)
         submission = uow.submissions.get(submission_id)
         if submission is None or submission.case_id != case_id:
             raise NotFound("no such document")
-        case = uow.cases.get(case_id)
         if not _visible(uow, services, case, username, submission):
             raise NotFound("no such document")
         process = services.process_of(uow, case)

@@ -76,9 +76,16 @@ def inbox(services: Services, username: str) -> list[InboxItem]:
     return items
 
 
-def _readable(uow: UnitOfWork, case: CaseRecord, username: str) -> bool:
-    return any(a.case_id == case.id or (a.case_id is None and a.board == case.board)
-               for a in uow.people.assignments_of(username))
+def readable_case(uow: UnitOfWork, case_id: int, username: str) -> CaseRecord:
+    """The case, if the user holds a role on it or on its board (NotFound otherwise: a denied read)."""
+    try:
+        case = uow.cases.get(case_id)
+    except NotFound:
+        raise NotFound("no such case") from None
+    if not any(a.case_id == case.id or (a.case_id is None and a.board == case.board)
+               for a in uow.people.assignments_of(username)):
+        raise NotFound("no such case")
+    return case
 
 
 def task_view(services: Services, task_id: str, username: str, people: bool = True) -> TaskView:
@@ -102,12 +109,7 @@ def task_view(services: Services, task_id: str, username: str, people: bool = Tr
 def case_view(services: Services, case_id: int, username: str) -> CaseView:
     """A case overview for someone holding a role on it or on its board (NotFound otherwise)."""
     with services.uow() as uow:
-        try:
-            case = uow.cases.get(case_id)
-        except NotFound:
-            raise NotFound("no such case") from None
-        if not _readable(uow, case, username):
-            raise NotFound("no such case")
+        case = readable_case(uow, case_id, username)
         rows = uow.tasks.for_case(case_id)
         events = uow.events.for_case(case_id)
         people = tuple(uow.people.on_case(case_id))

@@ -57,7 +57,6 @@ def show(case_id: int) -> Any:
 @login_required
 def document(case_id: int, document_id: int) -> Any:
     """One submission of the case file, if it is this person's to read (agency rules)."""
-    queries.case_view(services(), case_id, g.user)
     doc = documents.document(services(), case_id, document_id, g.user)
     fields = formrender.fields(doc.schema, doc.ui_schema, doc.submission.data)
     return render_template("document.html", doc=doc, fields=fields,
