@@ -10,19 +10,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine import services as uc
+from engine.authoring.versions import check_diagrams, deploy
 from engine.bootstrap import build_services
-from engine.catalogue import load_catalogue
+from engine.casework.accounts import issue_token, password_hash_of, seed_users, set_password_hash
+from engine.casework.cases import start_case
+from engine.casework.completion import complete_task
+from engine.casework.mail import MailSettings, mailer_from
+from engine.casework.queries import my_tasks
+from engine.casework.roles import assign_role
+from engine.casework.services import Services
+from engine.casework.timers import fire_due_timers
+from engine.casework.worker import run_worker, start_background_worker
 from engine.clock import FrozenClock
 from engine.errors import EngineError, InvalidDiagram, InvalidSubmission
-from engine.mail import MailSettings, mailer_from
 from engine.ports import Assignment
-from engine.specs import read_diagrams
-from engine.worker import run_worker, start_background_worker
+from engine.workflow.catalogue import load_catalogue
+from engine.workflow.specs import read_diagrams
 from web import config
 
 
-def _services(args: argparse.Namespace, clock: Any = None) -> uc.Services:
+def _services(args: argparse.Namespace, clock: Any = None) -> Services:
     services, _ = build_services(config.database_url(), config.forms_dir(), clock)
     return services
 
@@ -43,7 +50,7 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 
 def cmd_check_diagram(args: argparse.Namespace) -> int:
     """Validate diagrams without storing anything."""
-    compiled = uc.check_diagrams(_services(args), _diagrams(args.paths))
+    compiled = check_diagrams(_services(args), _diagrams(args.paths))
     for process in compiled.values():
         humans = [t for t in process.spec.task_specs.values() if getattr(t, "manual", False)]
         for sub in process.subprocess_specs.values():
@@ -56,7 +63,7 @@ def cmd_check_diagram(args: argparse.Namespace) -> int:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Validate and store new process versions."""
-    versions = uc.deploy(_services(args), _diagrams(args.paths), by=args.user)
+    versions = deploy(_services(args), _diagrams(args.paths), by=args.user)
     for version in versions:
         print(f"deployed {version.process_id} as version {version.id} ({version.content_hash[:12]})")
     if not versions:
@@ -67,7 +74,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 def cmd_seed(args: argparse.Namespace) -> int:
     """Create the demo users of forms/users.json."""
     services = _services(args)
-    added = uc.seed_users(services, load_catalogue(config.forms_dir()).users)
+    added = seed_users(services, load_catalogue(config.forms_dir()).users)
     print(f"{added} demo users added")
     return 0
 
@@ -75,7 +82,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_start_case(args: argparse.Namespace) -> int:
     """Start a case of a board as a user."""
     data = json.loads(Path(args.data).read_text()) if args.data else None
-    record = uc.start_case(_services(args), args.board, args.user, data)
+    record = start_case(_services(args), args.board, args.user, data)
     print(f"started {record.reference} (case {record.id})")
     return 0
 
@@ -102,7 +109,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     """List a user's inbox."""
-    for task in uc.my_tasks(_services(args), args.user):
+    for task in my_tasks(_services(args), args.user):
         due = f"due {task.due_at:%Y-%m-%d}" if task.due_at else "no due date"
         print(f"{task.id}  case {task.case_id}  {task.title}  [{task.role}{'/' + task.agency if task.agency else ''}]"
               f"  {due}")
@@ -112,14 +119,14 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 def cmd_complete(args: argparse.Namespace) -> int:
     """Complete a task with form data read from a JSON file."""
     data = json.loads(Path(args.data).read_text()) if args.data else {}
-    record = uc.complete_task(_services(args), args.task_id, args.user, data)
-    print(f"completed; case {record.reference} is {record.status}")
+    done = complete_task(_services(args), args.task_id, args.user, data)
+    print(f"completed; case {done.case.reference} is {done.case.status}")
     return 0
 
 
 def cmd_token(args: argparse.Namespace) -> int:
     """Issue an API bearer token for a user (shown once; only its hash is kept)."""
-    print(uc.issue_token(_services(args), args.user))
+    print(issue_token(_services(args), args.user))
     return 0
 
 
@@ -131,14 +138,14 @@ def cmd_password(args: argparse.Namespace) -> int:
     if len(password) < 12:
         print("a password needs at least 12 characters", file=sys.stderr)
         return 3
-    uc.set_password_hash(_services(args), args.user, Passwords().hash(password), by="run.py")
+    set_password_hash(_services(args), args.user, Passwords().hash(password), by="run.py")
     print("password set")
     return 0
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
     """Give a user a role (board-wide, or on one case with --case)."""
-    uc.assign_role(_services(args), Assignment(args.user, args.role, args.board, args.case, args.agency))
+    assign_role(_services(args), Assignment(args.user, args.role, args.board, args.case, args.agency))
     print("assigned")
     return 0
 
@@ -146,7 +153,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
 def cmd_fire_timers(args: argparse.Namespace) -> int:
     """Fire every timer due now (or at --now)."""
     clock = FrozenClock(datetime.fromisoformat(args.now)) if args.now else None
-    print(f"fired timers on {uc.fire_due_timers(_services(args, clock), limit=10_000)} case(s)")
+    print(f"fired timers on {fire_due_timers(_services(args, clock), limit=10_000)} case(s)")
     return 0
 
 
@@ -177,7 +184,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
     return 1 if done.failed else 0
 
 
-def _demo_passwords(services: uc.Services) -> None:
+def _demo_passwords(services: Services) -> None:
     """Give demo accounts that have none the demo password of forms/users.json."""
     from web.accounts import Passwords
 
@@ -186,8 +193,8 @@ def _demo_passwords(services: uc.Services) -> None:
         return
     hasher = Passwords()
     for user in services.catalogue.users:
-        if uc.password_hash_of(services, user["username"]) is None:
-            uc.set_password_hash(services, user["username"], hasher.hash(password), by="demo")
+        if password_hash_of(services, user["username"]) is None:
+            set_password_hash(services, user["username"], hasher.hash(password), by="demo")
 
 
 def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
@@ -198,15 +205,15 @@ def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
         config.refuse_unsafe_production()
     services = _services(args)
     if demo:
-        versions = uc.deploy(services, read_diagrams([config.bpmn_dir()]), by="demo")
-        added = uc.seed_users(services, services.catalogue.users)
+        versions = deploy(services, read_diagrams([config.bpmn_dir()]), by="demo")
+        added = seed_users(services, services.catalogue.users)
         print(f"demo: {len(versions)} new process versions deployed, {added} demo users added")
         _demo_passwords(services)
         with services.uow() as uow:
             fresh = uow.cases.count() == 0
         for user in services.catalogue.users if fresh else []:
             if user.get("demo_starts_case") and user.get("board"):
-                record = uc.start_case(services, user["board"], user["username"])
+                record = start_case(services, user["board"], user["username"])
                 print(f"demo: case {record.reference} started by {user['username']}")
         print(f"demo users (password for every one: {services.catalogue.demo_password}):")
         for user in services.catalogue.users:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from engine.catalogue import load_catalogue
+from engine.casework.services import Services
 from engine.clock import Clock, SystemClock
-from engine.services import Services
-from engine.specs import read_forms
 from engine.store.db import init_db, make_engine
 from engine.store.uow import uow_factory
+from engine.workflow.catalogue import load_catalogue
+from engine.workflow.specs import read_forms
 
 
 def build_services(database_url: str, forms_dir: Path, clock: Clock | None = None,

@@ -25,6 +25,10 @@ class Claimed(Conflict):
     """Someone else has claimed the ready task."""
 
 
+class StaleCase(Conflict):
+    """Another step saved the case after this one read it: the step may be run again on the fresh state."""
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One invalid form field: where and why."""

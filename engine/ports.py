@@ -173,7 +173,8 @@ class VersionRepository(Protocol):
 
 
 class CaseRepository(Protocol):
-    """Cases; `save` raises engine.errors.Conflict when lock_version is stale."""
+    """Cases; `get(..., for_update=True)` queues behind any other step on the case until commit; `save` raises
+    engine.errors.StaleCase when lock_version is stale."""
 
     def add(self, case: CaseRecord) -> CaseRecord: ...
     def get(self, case_id: int, for_update: bool = False) -> CaseRecord: ...

@@ -6,9 +6,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine import services as uc
+from engine.casework.accounts import seed_users
+from engine.casework.cases import start_case
+from engine.casework.completion import complete_task
+from engine.casework.services import Services
 from engine.ports import Assignment, TaskRow
-from engine.services import Services
 from tests.formfill import fill
 
 SUPERUSER = "bench.everyone"
@@ -48,7 +50,7 @@ def with_many_agencies(forms: Mapping[str, bytes], codes: list[str]) -> dict[str
 
 def grant_everything(services: Services, board: str, agencies: list[str]) -> None:
     """One user holding every role of the board, for every agency (drives only)."""
-    uc.seed_users(services, [{"username": SUPERUSER, "display_name": "Bench driver", "board": board, "roles": []}])
+    seed_users(services, [{"username": SUPERUSER, "display_name": "Bench driver", "board": board, "roles": []}])
     with services.uow() as uow:
         for role in services.catalogue.roles:
             uow.people.assign(Assignment(SUPERUSER, role.role, board))
@@ -87,6 +89,24 @@ def drive_until(services: Services, case_id: int, done: Callable[[list[TaskRow]]
             return tasks
         if not tasks:
             raise AssertionError("the case has no ready task and the goal is not reached")
-        task = sorted(tasks, key=lambda t: (t.agency is not None, t.created_at, t.name))[0]
-        uc.complete_task(services, task.id, SUPERUSER, form_data(services, case_id, task, choices))
+        task = sorted(tasks, key=lambda t: (t.agency is not None, t.created_at, t.name, t.agency or ""))[0]
+        complete_task(services, task.id, SUPERUSER, form_data(services, case_id, task, choices))
     raise AssertionError(f"goal not reached in {max_steps} steps")
+
+
+def at_the_imr_authors(services: Services, board: str, agencies: list[str], choices: Mapping[str, Any]) -> int:
+    """A new case driven until each agency's IMR author has a task waiting; returns its id."""
+    record = start_case(services, board, SUPERUSER)
+    assert record.id is not None
+    drive_until(services, record.id,
+                lambda tasks: {t.agency for t in tasks if t.role == "imr_author"} >= set(agencies), choices)
+    return record.id
+
+
+def authors_tasks(services: Services, case_id: int) -> dict[str, TaskRow]:
+    """The first waiting IMR-author task of each agency."""
+    found: dict[str, TaskRow] = {}
+    for task in sorted(ready(services, case_id), key=lambda t: t.created_at):
+        if task.role == "imr_author" and task.agency:
+            found.setdefault(task.agency, task)
+    return found

@@ -1,4 +1,4 @@
-"""The Flask application factory: one blueprint per feature around an already-wired Services."""
+"""The Flask application factory: the blueprints of each user group around an already-wired Services."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from typing import Any
 from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 
-from engine.services import Services
-from web import api, auth, cases, errors, inbox, tasks
+from engine.casework.services import Services
+from web import auth, errors
 from web.accounts import Passwords, Throttle
+from web.admin import pages as admin
+from web.api import routes as api
+from web.casework import cases, inbox, tasks
 
 
 def create_app(services: Services, test_config: dict[str, Any] | None = None) -> Flask:
@@ -36,7 +39,7 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
     csrf.exempt(api.bp)  # the API takes bearer tokens only, never cookies
     errors.register(app)
     auth.init_app(app)
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, api.bp):
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, api.bp):
         app.register_blueprint(blueprint)
 
     @app.after_request

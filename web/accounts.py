@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from engine import signins
-from engine.services import Services
+from engine.casework import signins
+from engine.casework.services import Services
 
 
 @dataclass

@@ -21,9 +21,9 @@ from flask import (
     url_for,
 )
 
-from engine import services as uc
-from engine import signins
-from engine.services import Services
+from engine.casework import signins
+from engine.casework.accounts import password_hash_of
+from engine.casework.services import Services
 from web.accounts import Passwords, Throttle, session_expired
 
 bp = Blueprint("auth", __name__)
@@ -89,7 +89,7 @@ def login() -> Any:
         passwords: Passwords = current_app.extensions["passwords"]
         if throttle.blocked(username):
             error, status = "Too many failed attempts. Wait fifteen minutes, then try again.", 429
-        elif passwords.verify(uc.password_hash_of(services(), username), password):
+        elif passwords.verify(password_hash_of(services(), username), password):
             throttle.succeeded(username)
             now = services().clock.now().isoformat()
             session.clear()

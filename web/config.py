@@ -6,8 +6,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from engine.mail import DEFAULT_BASE_URL, MailSettings
-from engine.mailer import DEFAULT_SENDER
+from engine.casework.mail import DEFAULT_BASE_URL, MailSettings
+from engine.casework.mailer import DEFAULT_SENDER
 
 ROOT = Path(__file__).resolve().parents[1]
 

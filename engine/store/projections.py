@@ -149,15 +149,21 @@ class SqlTimerRepository:
             self.session.execute(insert(Timer), values)
 
     def claim_due(self, now: datetime, limit: int) -> Sequence[TimerRow]:
-        """Pending timers due by `now`, locked until commit (PG: SKIP LOCKED; SQLite: BEGIN IMMEDIATE)."""
+        """Pending timers due by `now`, each locked with its case until commit.
+
+        PostgreSQL: `FOR UPDATE OF timers, cases SKIP LOCKED`, so a case another worker or a person's step holds is
+        passed over, never waited on (no worker waits while holding a timer a step on that case must change).
+        SQLite: BEGIN IMMEDIATE already serialises every transaction.
+        """
         stmt = (
             select(Timer)
+            .join(Case, Case.id == Timer.case_id)
             .where(Timer.fired_at.is_(None), Timer.due_at <= now)
             .order_by(Timer.due_at, Timer.id)
             .limit(limit)
         )
         if self.session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
+            stmt = stmt.with_for_update(skip_locked=True, of=[Timer.__table__, Case.__table__])
         return [_timer(r) for r in fresh(self.session, stmt)]
 
     def mark_fired(self, timer_id: str, at: datetime) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, NotFound, StaleCase
 from engine.ports import CaseRecord, VersionRecord
 from engine.store.audit import SqlEventRepository
 from engine.store.models import Case, ProcessVersion
@@ -146,7 +146,7 @@ class SqlCaseRepository:
     def save(self, case: CaseRecord) -> CaseRecord:
         """Write the case if nobody saved it since it was read; returns it with lock_version + 1.
 
-        Raises Conflict when the stored lock_version differs from `case.lock_version`.
+        Raises StaleCase (a Conflict) when the stored lock_version differs from `case.lock_version`.
         """
         new_version = case.lock_version + 1
         stmt = (
@@ -162,7 +162,7 @@ class SqlCaseRepository:
             .execution_options(synchronize_session=False)
         )
         if rowcount(self.session.execute(stmt)) != 1:
-            raise Conflict(f"case {case.id} was changed by someone else (version {case.lock_version} is stale)")
+            raise StaleCase(f"case {case.id} was changed by someone else (version {case.lock_version} is stale)")
         return replace(case, lock_version=new_version)
 
     def list(self, board: str | None = None) -> Sequence[CaseRecord]:

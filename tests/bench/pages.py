@@ -28,13 +28,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, insert, select
 from werkzeug.datastructures import MultiDict
 
-from engine import queries
-from engine import services as uc
 from engine.bootstrap import build_services
+from engine.casework import queries
+from engine.casework.accounts import set_password_hash
+from engine.casework.services import Services
 from engine.clock import FrozenClock
-from engine.runtime import Case
 from engine.store.models import AppUser, ProcessVersion, RoleAssignment, Task
 from engine.store.models import Case as CaseRow
+from engine.workflow.runtime import Case
 from tests.bench.run import (
     RAW_SERIALIZER,
     ROOT,
@@ -106,7 +107,7 @@ class Stopwatch:
         return chunks
 
 
-def timed_app(services: uc.Services) -> tuple[Flask, Stopwatch]:
+def timed_app(services: Services) -> tuple[Flask, Stopwatch]:
     """The production app (CSRF on) around `services`, with a stopwatch on its WSGI entry point."""
     app = create_app(services, {"TESTING": True, "FAST_PASSWORD_HASHING": True, "SECRET_KEY": "bench"})
     stopwatch = Stopwatch(app.wsgi_app)
@@ -328,7 +329,7 @@ def bench_http_submit(count: int, board: str, workdir: Path, users: int = 0) -> 
     services = services_on(url, agencies)
     add_users(url, users)
     grant_everything(services, board, agencies)
-    uc.set_password_hash(services, SUPERUSER, Passwords(fast=True).hash(PASSWORD))
+    set_password_hash(services, SUPERUSER, Passwords(fast=True).hash(PASSWORD))
     case_id = mid_review(services, board, agencies)
     app, stopwatch = timed_app(services)
     client, token = signed_in(app, SUPERUSER)

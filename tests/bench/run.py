@@ -26,15 +26,22 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from sqlalchemy import insert
 
-from engine import expressions
-from engine import services as uc
+from engine.authoring.versions import deploy
 from engine.bootstrap import build_services
+from engine.casework.accounts import seed_users
+from engine.casework.cases import start_case
+from engine.casework.completion import complete_task
+from engine.casework.queries import my_tasks
+from engine.casework.roles import assign_role
+from engine.casework.services import Services
+from engine.casework.timers import fire_due_timers
 from engine.clock import FrozenClock, SystemClock
 from engine.ports import Assignment
-from engine.runtime import Case
-from engine.specs import read_diagrams, read_forms
 from engine.store.models import Case as CaseRow
 from engine.store.models import ProcessVersion, Task, Timer
+from engine.workflow import expressions
+from engine.workflow.runtime import Case
+from engine.workflow.specs import read_diagrams, read_forms
 from tests.databases import postgres_schema
 from tests.drive import SCR_PATH, SUPERUSER, drive_until, form_data, grant_everything, ready, with_many_agencies
 
@@ -59,14 +66,14 @@ def summary(samples: list[float]) -> dict[str, float]:
             "p95": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 3), "n": len(ordered)}
 
 
-def services_on(url: str, agencies: list[str] | None = None) -> uc.Services:
+def services_on(url: str, agencies: list[str] | None = None) -> Services:
     """Services with bpmn/ deployed (optionally accepting synthetic agencies) and the demo users."""
     services, _ = build_services(url, ROOT / "forms", FrozenClock(T0))
     if agencies:
         forms = with_many_agencies(read_forms(ROOT / "forms"), agencies)
         services.forms = lambda: forms
-    uc.deploy(services, read_diagrams([ROOT / "bpmn"]), by="bench")
-    uc.seed_users(services, services.catalogue.users)
+    deploy(services, read_diagrams([ROOT / "bpmn"]), by="bench")
+    seed_users(services, services.catalogue.users)
     return services
 
 
@@ -75,9 +82,9 @@ def agencies_for(count: int) -> list[str]:
     return (REAL_AGENCIES + [f"agency_{i:03d}" for i in range(count)])[:count]
 
 
-def mid_review(services: uc.Services, board: str, agencies: list[str]) -> int:
+def mid_review(services: Services, board: str, agencies: list[str]) -> int:
     """Start a case and drive it until every agency's IMR work has begun; returns the case id."""
-    record = uc.start_case(services, board, SUPERUSER)
+    record = start_case(services, board, SUPERUSER)
     assert record.id is not None
     drive_until(services, record.id, lambda tasks: {t.agency for t in tasks} >= set(agencies),
                 {**SCR_PATH, "agencies": agencies})
@@ -111,7 +118,7 @@ def bench_request(count: int, board: str, workdir: Path) -> dict[str, Any]:
             case = Case.restore(services.process_of(uow, record), services.catalogue, record.state)
         full = RAW_SERIALIZER.serialize_json(case.workflow)
         raw.append(statistics.median(timed(partial(raw_step, full, task.id, data)) for _ in range(3)))
-        ours.append(timed(partial(uc.complete_task, services, task.id, SUPERUSER, data)))
+        ours.append(timed(partial(complete_task, services, task.id, SUPERUSER, data)))
     ratio = statistics.median(ours) / statistics.median(raw)
     return {"agencies": count, "ours_ms": summary(ours), "raw_ms": summary(raw), "ratio": round(ratio, 2),
             "target": 1.5, "met": ratio <= 1.5}
@@ -120,7 +127,7 @@ def bench_request(count: int, board: str, workdir: Path) -> dict[str, Any]:
 def bench_start(board: str, workdir: Path) -> dict[str, Any]:
     """Starting a case up to its first user task, through the service layer (with its commit)."""
     services = services_on(f"sqlite:///{workdir / 'start.sqlite3'}")
-    samples = [timed(lambda: uc.start_case(services, board, "dorset.admin")) for _ in range(30)]
+    samples = [timed(lambda: start_case(services, board, "dorset.admin")) for _ in range(30)]
     result = summary(samples[5:])
     return {**result, "target_ms": 10, "met": result["p50"] <= 10}
 
@@ -141,7 +148,7 @@ def bench_state_size(board: str, workdir: Path) -> dict[str, Any]:
             "target_bytes": 70_000, "met": stored <= 70_000}
 
 
-def populate(services: uc.Services, engine_url: str, cases: int) -> None:
+def populate(services: Services, engine_url: str, cases: int) -> None:
     """Bulk-insert `cases` cases with 20 task rows each (2 ready) and one future timer each."""
     from sqlalchemy import create_engine
     engine = create_engine(engine_url)
@@ -180,7 +187,7 @@ def populate(services: uc.Services, engine_url: str, cases: int) -> None:
 def bench_scale(url: str, sizes: list[int]) -> dict[str, Any]:
     """Inbox query for one user, and a timer sweep with nothing due, as stored cases grow."""
     services, engine = build_services(url, ROOT / "forms", FrozenClock(T0))
-    uc.seed_users(services, services.catalogue.users)
+    seed_users(services, services.catalogue.users)
     results: dict[str, Any] = {}
     stored = 0
     for size in sizes:
@@ -190,9 +197,9 @@ def bench_scale(url: str, sizes: list[int]) -> dict[str, Any]:
             some_cases = [c.id for c in uow.cases.list()][:3]
         for case_id in some_cases:
             assert case_id is not None
-            uc.assign_role(services, Assignment("dorset.police.imr", "imr_author", "dorset", case_id, "police"))
-        inbox_author = [timed(lambda: uc.my_tasks(services, "dorset.police.imr")) for _ in range(40)]
-        sweep = [timed(lambda: uc.fire_due_timers(services)) for _ in range(40)]
+            assign_role(services, Assignment("dorset.police.imr", "imr_author", "dorset", case_id, "police"))
+        inbox_author = [timed(lambda: my_tasks(services, "dorset.police.imr")) for _ in range(40)]
+        sweep = [timed(lambda: fire_due_timers(services)) for _ in range(40)]
         results[str(size)] = {"inbox_case_level_user_ms": summary(inbox_author[5:]),
                               "timer_sweep_nothing_due_ms": summary(sweep[5:])}
     engine.dispose()
@@ -229,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
         with postgres_schema("bench", options.postgres) as url:
             if url:
                 results["scale_postgresql"] = bench_scale(url, sizes)
+        from tests.bench import together  # imported here: together imports this module's helpers
+
+        with postgres_schema("benchtogether", options.postgres) as url:
+            if url:
+                results["eight_at_once_postgresql"] = together.bench_eight_at_once(
+                    url, options.board, rounds=3 if options.quick else 5)
     print_table(results)
     (ROOT / "bench-results.json").write_text(json.dumps(results, indent=2))
     return 0
@@ -236,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(results: dict[str, Any]) -> None:
     """One line per figure: measured, target, met."""
+    from tests.bench import together
+
     print(f"{'figure':<58} {'measured':>14} {'target':>10}  met")
     start = results["start_case"]
     print(f"{'start a case to its first user task (p50 ms)':<58} {start['p50']:>14} {'<= 10':>10}  {start['met']}")
@@ -264,6 +279,8 @@ def print_table(results: dict[str, Any]) -> None:
                   f"{str(inbox['p50']) + '/' + str(inbox['p95']):>14} {'<= 25':>10}  {inbox['p95'] <= 25}")
             print(f"{'timer sweep, nothing due, ' + size_key + ' cases, ' + database + ' (ms)':<58} "
                   f"{str(sweep['p50']) + '/' + str(sweep['p95']):>14} {'<= 5':>10}  {sweep['p95'] <= 5}")
+    if "eight_at_once_postgresql" in results:
+        together.print_row(results["eight_at_once_postgresql"])
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from engine.catalogue import Catalogue, load_catalogue
 from engine.clock import FrozenClock
-from engine.runtime import Case, HumanTask, Notice, StepResult
-from engine.specs import CompiledProcess, compile_processes, read_diagrams, read_forms
+from engine.workflow.catalogue import Catalogue, load_catalogue
+from engine.workflow.runtime import Case, HumanTask, Notice, StepResult
+from engine.workflow.specs import CompiledProcess, compile_processes, read_diagrams, read_forms
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from uuid import UUID
 import pytest
 from jsonschema import Draft202012Validator
 
-from engine.runtime import HumanTask
+from engine.workflow.runtime import HumanTask
 from tests.bpmn.harness import Drive
 
 PROCESS = "scr_bournemouth_poole"

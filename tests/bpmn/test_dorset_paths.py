@@ -13,8 +13,8 @@ from uuid import UUID
 
 import pytest
 
-from engine.runtime import HumanTask
-from engine.specs import compile_processes, read_diagrams, read_forms
+from engine.workflow.runtime import HumanTask
+from engine.workflow.specs import compile_processes, read_diagrams, read_forms
 from tests.bpmn.harness import ROOT, START, Drive, repository_catalogue
 
 PROCESS = "scr_dorset"

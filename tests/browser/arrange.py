@@ -17,13 +17,14 @@ from urllib.parse import urldefrag, urlsplit
 
 from werkzeug.datastructures import MultiDict
 
-from engine import services as uc
-from engine.catalogue import load_catalogue
+from engine.casework.cases import start_case
+from engine.casework.completion import complete_task
+from engine.casework.services import Services
 from engine.errors import InvalidSubmission
-from engine.forms import validate_submission
 from engine.ports import Assignment, TaskRow, UserRecord
-from engine.services import Services
-from engine.specs import compile_processes, read_diagrams, read_forms
+from engine.workflow.catalogue import load_catalogue
+from engine.workflow.forms import validate_submission
+from engine.workflow.specs import compile_processes, read_diagrams, read_forms
 from tests.browser.conftest import PASSWORD, ROOT
 from tests.drive import SCR_PATH, ready
 from tests.formfill import fill
@@ -211,7 +212,7 @@ def drive(services: Services, board: str, stop: Callable[[list[TaskRow]], TaskRo
     """
     acting = driver(services, board)
     choose = picker or (lambda task, role: acting)
-    record = uc.start_case(services, board, acting)
+    record = start_case(services, board, acting)
     case_id = record.id or 0
     for _ in range(max_steps):
         tasks = ready(services, case_id)
@@ -222,7 +223,7 @@ def drive(services: Services, board: str, stop: Callable[[list[TaskRow]], TaskRo
             raise NotReached(f"case {record.reference} has no ready task and the arrangement is not reached")
         order = sorted(tasks, key=lambda t: (t.agency is not None, t.created_at, t.name, t.agency or ""))
         task = next((t for t in order if not hold(t)), order[0])
-        uc.complete_task(services, task.id, acting, valid_data(services, task, choose, agencies=agencies))
+        complete_task(services, task.id, acting, valid_data(services, task, choose, agencies=agencies))
     raise NotReached(f"case {record.reference}: arrangement not reached in {max_steps} steps")
 
 

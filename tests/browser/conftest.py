@@ -16,12 +16,17 @@ from typing import Any
 
 import pytest
 
-from engine import services as uc
+from engine.authoring.versions import deploy
 from engine.bootstrap import build_services
+from engine.casework.accounts import seed_users, set_password_hash
+from engine.casework.cases import start_case
+from engine.casework.completion import complete_task
+from engine.casework.queries import my_tasks
+from engine.casework.roles import assign_role
+from engine.casework.services import Services
 from engine.clock import FrozenClock
 from engine.ports import Assignment
-from engine.services import Services
-from engine.specs import read_diagrams
+from engine.workflow.specs import read_diagrams
 from tests.drive import ready
 from tests.formfill import fill
 
@@ -62,16 +67,16 @@ class LiveServer:
         counter-signing task's role on the case. Returns the case reference; the next task is the
         LSCB administrator's.
         """
-        record = uc.start_case(self.services, board, referrer)
+        record = start_case(self.services, board, referrer)
         case_id = record.id or 0
         [referral] = ready(self.services, case_id)
-        uc.complete_task(self.services, referral.id, referrer,
+        complete_task(self.services, referral.id, referrer,
                          fill(self._schema(case_id, referral), {"safeguarding_lead": lead}))
         [countersign] = ready(self.services, case_id)
-        if countersign.id not in {t.id for t in uc.my_tasks(self.services, lead)}:
-            uc.assign_role(self.services, Assignment(lead, countersign.role or "", board, case_id,
+        if countersign.id not in {t.id for t in my_tasks(self.services, lead)}:
+            assign_role(self.services, Assignment(lead, countersign.role or "", board, case_id,
                                                      countersign.agency), by="tests")
-        uc.complete_task(self.services, countersign.id, lead, fill(self._schema(case_id, countersign)))
+        complete_task(self.services, countersign.id, lead, fill(self._schema(case_id, countersign)))
         assert any(t.role == "lscb_administrator" for t in ready(self.services, case_id))
         return record.reference
 
@@ -92,11 +97,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
     database = tmp_path_factory.mktemp("browser") / "scr.sqlite3"
     services, engine = build_services(f"sqlite:///{database}", ROOT / "forms", FrozenClock(T0))
-    uc.deploy(services, read_diagrams([ROOT / "bpmn"]), by="tests")
-    uc.seed_users(services, services.catalogue.users)
+    deploy(services, read_diagrams([ROOT / "bpmn"]), by="tests")
+    seed_users(services, services.catalogue.users)
     hashed = Passwords(fast=True).hash(PASSWORD)
     for user in services.catalogue.users:
-        uc.set_password_hash(services, user["username"], hashed)
+        set_password_hash(services, user["username"], hashed)
     app = create_app(services, {"TESTING": True, "FAST_PASSWORD_HASHING": True, "SECRET_KEY": "browser-tests"})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from engine import services as uc
+from engine.casework.accounts import issue_token
 from engine.ports import TaskRow
 from tests.browser.arrange import (
     alone_for,
@@ -130,7 +130,7 @@ def test_a_police_imr_author_never_sees_the_health_imr_on_any_page_address_or_ap
         assert canary not in police.content(), f"the health IMR shows to the police IMR author at {path}"
 
     # ...and through the API with a token of their own.
-    bearer = {"Authorization": f"Bearer {uc.issue_token(services, police_author)}"}
+    bearer = {"Authorization": f"Bearer {issue_token(services, police_author)}"}
     for path in (f"/api/cases/{case_id}", f"/api/cases/{case_id}/documents", "/api/inbox", "/api/cases"):
         answer = police.request.get(path, headers=bearer)
         assert answer.status == 200, f"{path} answered {answer.status}"

@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from engine import services as uc
+from engine.casework.cases import start_case
 from tests.browser.conftest import ROOT, LiveServer, sign_in
 
 REFERRAL = ROOT / "forms" / "common" / "request_proforma.schema.json"
@@ -30,7 +30,7 @@ def _display_name(username: str) -> str:
 
 def test_the_referrer_submits_the_referral_empty_sees_what_is_missing_then_completes_it_for_the_lead(
         page: Any, new_page: Callable[[], Any], live_server: LiveServer) -> None:
-    reference = uc.start_case(live_server.services, "dorset", "dorset.referrer").reference
+    reference = start_case(live_server.services, "dorset", "dorset.referrer").reference
     sign_in(page, "dorset.referrer")
     page.locator("tr[data-task=proforma]").filter(has_text=reference).get_by_role(
         "link", name="Complete the Request for SCR proforma").click()

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from engine import queries
-from engine import services as uc
+from engine.casework import queries
+from engine.casework.cases import start_case
+from engine.casework.roles import assign_role
 from engine.ports import Assignment
 from tests.browser.arrange import catalogue_roles, roles_with_tasks
 from tests.browser.conftest import LiveServer, sign_in
@@ -19,9 +20,9 @@ SECOND = "dorset.police.lead"
 
 def _referral(live_server: LiveServer) -> tuple[str, str, int]:
     """A fresh Dorset case whose referral a second person on the case could also do: (reference, task, case)."""
-    record = uc.start_case(live_server.services, "dorset", "dorset.referrer")
+    record = start_case(live_server.services, "dorset", "dorset.referrer")
     [task] = [i.task for i in queries.inbox(live_server.services, "dorset.referrer") if i.task.case_id == record.id]
-    uc.assign_role(live_server.services, Assignment(SECOND, task.role or "", "dorset", record.id))
+    assign_role(live_server.services, Assignment(SECOND, task.role or "", "dorset", record.id))
     return record.reference, task.title, record.id or 0
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from engine.bootstrap import build_services
+from engine.casework.accounts import seed_users
+from engine.casework.services import Services
 from engine.clock import FrozenClock
-from engine.services import Services, seed_users
 from tests.databases import POSTGRES_URL, postgres_schema, unreachable
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -18,16 +18,22 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from engine import claims
-from engine import services as uc
+from engine.authoring.versions import deploy
 from engine.bootstrap import build_services
+from engine.casework import claims
+from engine.casework.accounts import seed_users
+from engine.casework.cases import start_case
+from engine.casework.completion import complete_task
+from engine.casework.mail import Mailer, deliver_mail, queue_mail
+from engine.casework.mailer import FileTransport, SmtpTransport
+from engine.casework.queries import my_tasks
+from engine.casework.roles import assign_role
+from engine.casework.services import Services
+from engine.casework.timers import fire_due_timers
+from engine.casework.worker import run_worker
 from engine.clock import FrozenClock
-from engine.mail import Mailer, deliver_mail, queue_mail
-from engine.mailer import FileTransport, SmtpTransport
 from engine.ports import Assignment, MailRow, UserRecord
-from engine.services import Services
-from engine.specs import read_diagrams
-from engine.worker import run_worker
+from engine.workflow.specs import read_diagrams
 from tests.service.test_fixture_case import deploy_fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,9 +71,9 @@ def advance(services: Services, delta: timedelta) -> None:
 def asked(services: Services, answers: dict[str, Any] | None = None, data: dict[str, Any] | None = None) -> int:
     """A fixture case whose first task is done, so the decision waits for a chair."""
     deploy_fixture(services)
-    record = uc.start_case(services, "fx", "rita", data)
-    [ask] = uc.my_tasks(services, "rita")
-    uc.complete_task(services, ask.id, "rita", answers or {"question": "q"})
+    record = start_case(services, "fx", "rita", data)
+    [ask] = my_tasks(services, "rita")
+    complete_task(services, ask.id, "rita", answers or {"question": "q"})
     assert record.id is not None
     return record.id
 
@@ -97,14 +103,14 @@ def services(fixture_services: Services) -> Services:
 
 def test_a_new_task_is_mailed_once_to_each_person_who_can_act_on_it(services: Services) -> None:
     deploy_fixture(services)
-    record = uc.start_case(services, "fx", "rita")
+    record = start_case(services, "fx", "rita")
     assert queue_mail(services, BASE) == 1
-    [ask] = uc.my_tasks(services, "rita")
+    [ask] = my_tasks(services, "rita")
     [message] = mail_of(services, record.id)
     assert (message.username, message.address) == ("rita", "rita@example.org")
     assert message.subject == f"[{record.reference}] New task: Ask for a decision"
     assert f"{BASE}/tasks/{ask.id}" in message.body
-    uc.complete_task(services, ask.id, "rita", {"question": "q"})
+    complete_task(services, ask.id, "rita", {"question": "q"})
     assert queue_mail(services, BASE) == 1
     assert recipients(services, record.id, "new") == ["carl", "rita"], "the chair of another board is not told"
 
@@ -118,7 +124,7 @@ def test_queueing_again_queues_nothing_new(services: Services) -> None:
 
 def test_overdue_work_is_mailed_once_after_its_due_date_passes(services: Services) -> None:
     case_id = asked(services)
-    [decide] = uc.my_tasks(services, "carl")
+    [decide] = my_tasks(services, "carl")
     assert decide.due_at is not None
     queue_mail(services, BASE)
     advance(services, decide.due_at - services.clock.now())
@@ -132,9 +138,9 @@ def test_overdue_work_is_mailed_once_after_its_due_date_passes(services: Service
 
 def test_overdue_work_someone_has_taken_is_chased_with_them_alone(services: Services) -> None:
     case_id = asked(services)
-    [decide] = uc.my_tasks(services, "carl")
+    [decide] = my_tasks(services, "carl")
     assert decide.due_at is not None
-    uc.assign_role(services, Assignment("rita", decide.role or "", "fx", case_id))
+    assign_role(services, Assignment("rita", decide.role or "", "fx", case_id))
     claims.claim_task(services, decide.id, "carl")
     queue_mail(services, BASE)
     advance(services, decide.due_at - services.clock.now() + timedelta(minutes=1))
@@ -144,9 +150,9 @@ def test_overdue_work_someone_has_taken_is_chased_with_them_alone(services: Serv
 
 def test_a_reassigned_task_is_mailed_to_its_new_holder_and_nobody_twice(services: Services) -> None:
     case_id = asked(services)
-    [decide] = uc.my_tasks(services, "carl")
+    [decide] = my_tasks(services, "carl")
     queue_mail(services, BASE)
-    uc.seed_users(services, [{"username": "ada", "display_name": "Ada Admin", "board": "fx", "roles": ["admin"]},
+    seed_users(services, [{"username": "ada", "display_name": "Ada Admin", "board": "fx", "roles": ["admin"]},
                              {"username": "nina", "display_name": "Nina New", "board": "fx", "roles": [],
                               "email": "nina@example.org"}])
     claims.reassign_task(services, decide.id, "ada", "nina", "Carl is away")
@@ -157,7 +163,7 @@ def test_a_reassigned_task_is_mailed_to_its_new_holder_and_nobody_twice(services
 def test_a_notice_becomes_mail_to_the_holders_of_its_role_on_its_case(services: Services) -> None:
     case_id = asked(services)
     advance(services, timedelta(weeks=6, minutes=1))
-    assert uc.fire_due_timers(services) == 1
+    assert fire_due_timers(services) == 1
     queue_mail(services, BASE)
     [notice] = [m for m in mail_of(services, case_id) if m.key.startswith("notice:")]
     assert notice.username == "carl"
@@ -170,13 +176,13 @@ def test_a_notice_becomes_mail_to_the_holders_of_its_role_on_its_case(services: 
 
 def test_no_message_repeats_what_anyone_wrote_on_the_case(services: Services, tmp_path: Path) -> None:
     deploy_fixture(services)
-    case_id = uc.start_case(services, "fx", "rita", {"child": CANARY}).id
+    case_id = start_case(services, "fx", "rita", {"child": CANARY}).id
     queue_mail(services, BASE)
-    [ask] = uc.my_tasks(services, "rita")
-    uc.complete_task(services, ask.id, "rita", {"question": f"Should {CANARY} of 1 Acacia Avenue be reviewed?"})
+    [ask] = my_tasks(services, "rita")
+    complete_task(services, ask.id, "rita", {"question": f"Should {CANARY} of 1 Acacia Avenue be reviewed?"})
     queue_mail(services, BASE)
     advance(services, timedelta(weeks=6, minutes=1))
-    uc.fire_due_timers(services)
+    fire_due_timers(services)
     queue_mail(services, BASE)
     assert deliver_mail(services, FileTransport(tmp_path)) == 4  # two new, one overdue, one notice
     for message in mail_of(services, case_id):
@@ -187,9 +193,9 @@ def test_no_message_repeats_what_anyone_wrote_on_the_case(services: Services, tm
 
 def test_a_person_without_an_address_is_told_only_when_a_fallback_domain_is_set(fixture_services: Services) -> None:
     deploy_fixture(fixture_services)
-    record = uc.start_case(fixture_services, "fx", "rita")
+    record = start_case(fixture_services, "fx", "rita")
     assert queue_mail(fixture_services, BASE) == 0
-    record2 = uc.start_case(fixture_services, "fx", "rita")
+    record2 = start_case(fixture_services, "fx", "rita")
     assert queue_mail(fixture_services, BASE, fallback_domain="example.net") == 1
     assert [m.address for m in mail_of(fixture_services, record2.id)] == ["rita@example.net"]
     assert mail_of(fixture_services, record.id) == [], "the first task was announced, to nobody"
@@ -210,7 +216,7 @@ def scoped_services(database_url: str, tmp_path: Path) -> Iterator[Services]:
                                                                   {"code": "east", "name": "East"}]}))
     built, engine = build_services(database_url, forms, FrozenClock(T0))
     try:
-        uc.seed_users(built, [
+        seed_users(built, [
             {"username": "rita", "board": "fx", "email": "rita@example.org"},
             {"username": "nora", "board": "fx", "agency": "north", "roles": ["chair"], "email": "nora@example.org"},
             {"username": "sam", "board": "fx", "agency": "south", "roles": ["chair"], "email": "sam@example.org"},
@@ -227,10 +233,10 @@ def test_agency_scoped_work_is_mailed_only_to_holders_for_that_agency(scoped_ser
     queue_mail(scoped_services, BASE)
     told = recipients(scoped_services, case_id, "new")
     assert told == ["nora"]
-    inboxes = sorted(u for u in ("nora", "sam", "gus") if uc.my_tasks(scoped_services, u))
+    inboxes = sorted(u for u in ("nora", "sam", "gus") if my_tasks(scoped_services, u))
     assert told == inboxes, "mail goes to exactly the people whose inbox shows the work"
     advance(scoped_services, timedelta(weeks=6, minutes=1))
-    uc.fire_due_timers(scoped_services)
+    fire_due_timers(scoped_services)
     queue_mail(scoped_services, BASE)
     assert sorted(m.username for m in mail_of(scoped_services, case_id) if m.key.startswith("notice:")) == ["nora"]
 
@@ -239,7 +245,7 @@ def test_work_nobody_holds_yet_is_mailed_to_whoever_is_given_the_role(scoped_ser
     case_id = asked(scoped_services, data={"agency": "east"})
     queue_mail(scoped_services, BASE)
     assert recipients(scoped_services, case_id, "new") == []
-    uc.assign_role(scoped_services, Assignment("eve", "chair", "fx", None, "east"))
+    assign_role(scoped_services, Assignment("eve", "chair", "fx", None, "east"))
     assert queue_mail(scoped_services, BASE) == 1
     assert recipients(scoped_services, case_id, "new") == ["eve"]
 
@@ -268,7 +274,7 @@ def test_the_file_transport_writes_eml_files_that_parse_back(services: Services,
 
 def test_a_failed_delivery_is_recorded_and_retried_on_the_next_round(services: Services) -> None:
     deploy_fixture(services)
-    record = uc.start_case(services, "fx", "rita")
+    record = start_case(services, "fx", "rita")
     queue_mail(services, BASE)
     assert deliver_mail(services, Refuser()) == 0
     [failed] = mail_of(services, record.id)
@@ -286,7 +292,7 @@ def test_a_message_another_worker_is_sending_is_left_to_it(services: Services, d
     if not database_url.startswith("postgresql"):
         pytest.skip("on SQLite, BEGIN IMMEDIATE lets one worker at a time near the outbox")
     deploy_fixture(services)
-    uc.start_case(services, "fx", "rita")
+    start_case(services, "fx", "rita")
     queue_mail(services, BASE)
     recorder = Recorder()
     with services.uow() as other_worker:
@@ -298,7 +304,7 @@ def test_a_message_another_worker_is_sending_is_left_to_it(services: Services, d
 
 def test_a_mailer_rests_for_longer_after_each_round_that_only_failed(services: Services) -> None:
     deploy_fixture(services)
-    uc.start_case(services, "fx", "rita")
+    start_case(services, "fx", "rita")
     mailer = Mailer(Refuser(), BASE)
     rounds = [mailer.run(services) for _ in range(5)]
     assert [(r.sent, r.failed) for r in rounds] == [(0, 1), (0, 0), (0, 1), (0, 0), (0, 0)]
@@ -354,7 +360,7 @@ def smtp_server() -> Iterator[socketserver.ThreadingTCPServer]:
 def test_the_smtp_transport_hands_each_message_to_the_smtp_server(
         services: Services, smtp_server: socketserver.ThreadingTCPServer) -> None:
     deploy_fixture(services)
-    record = uc.start_case(services, "fx", "rita")
+    record = start_case(services, "fx", "rita")
     queue_mail(services, BASE)
     port = smtp_server.server_address[1]
     assert deliver_mail(services, SmtpTransport("127.0.0.1", port, sender="scr@example.org")) == 1
@@ -389,7 +395,7 @@ def test_the_smtp_transport_secures_the_connection_and_signs_in_when_configured(
 
     monkeypatch.setattr(smtplib, "SMTP", FakeSmtp)
     deploy_fixture(services)
-    uc.start_case(services, "fx", "rita")
+    start_case(services, "fx", "rita")
     queue_mail(services, BASE)
     transport = SmtpTransport("mail.example.org", 587, "scr", "secret", starttls=True)
     assert deliver_mail(services, transport) == 1
@@ -398,7 +404,7 @@ def test_the_smtp_transport_secures_the_connection_and_signs_in_when_configured(
 
 def test_the_worker_queues_and_delivers_mail_after_each_sweep(services: Services, tmp_path: Path) -> None:
     deploy_fixture(services)
-    uc.start_case(services, "fx", "rita")
+    start_case(services, "fx", "rita")
     swept, stop = threading.Event(), threading.Event()
     worker = threading.Thread(target=run_worker, args=(services, stop, 0.1, lambda _n: swept.set()),
                               kwargs={"mailer": Mailer(FileTransport(tmp_path), BASE)})
@@ -425,9 +431,9 @@ def test_run_py_mail_writes_the_demo_cases_first_message_to_a_file(
 
     monkeypatch.setattr(run, "build_services", build_and_remember)
     request.addfinalizer(lambda: [engine.dispose() for engine in engines])
-    uc.deploy(repository_services, read_diagrams([ROOT / "bpmn"]))
+    deploy(repository_services, read_diagrams([ROOT / "bpmn"]))
     starter = next(u for u in repository_services.catalogue.users if u.get("demo_starts_case"))
-    uc.start_case(repository_services, starter["board"], starter["username"])
+    start_case(repository_services, starter["board"], starter["username"])
     for name, value in {"DATABASE_URL": database_url, "SCR_MAIL_TRANSPORT": "file",
                         "SCR_MAIL_DIR": str(tmp_path / "mail")}.items():
         monkeypatch.setenv(name, value)

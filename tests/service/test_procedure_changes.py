@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,10 +9,11 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from engine import services as uc
-from engine.errors import Conflict
-from engine.services import Services
-from engine.specs import read_diagrams
+from engine.authoring.versions import deploy
+from engine.casework.cases import start_case
+from engine.casework.completion import complete_task
+from engine.casework.services import Services
+from engine.workflow.specs import read_diagrams
 from tests.drive import SCR_PATH, SUPERUSER, drive_until, form_data, grant_everything, ready
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +23,7 @@ AGENCIES = ["police", "social_care"]
 
 
 def deploy_repository(services: Services) -> None:
-    uc.deploy(services, read_diagrams([ROOT / "bpmn"]), by="tester")
+    deploy(services, read_diagrams([ROOT / "bpmn"]), by="tester")
 
 
 def deadline_timer_id(text: str, literal: str) -> str:
@@ -42,7 +41,7 @@ def timers_of(services: Services, case_id: int) -> dict[str, Any]:
 
 
 def case_at_imr_stage(services: Services, board: str, timer: str) -> int:
-    record = uc.start_case(services, board, SUPERUSER)
+    record = start_case(services, board, SUPERUSER)
     assert record.id is not None
     case_id = record.id
     drive_until(services, case_id, lambda _tasks: timer in timers_of(services, case_id),
@@ -62,7 +61,7 @@ def test_changing_the_imr_deadline_from_six_to_four_weeks_changes_new_cases_only
     asked_at = services.clock.now()
     assert timers_of(services, old_case)[escalation] == asked_at + timedelta(weeks=6)
 
-    versions = uc.deploy(services, {"common/imr.bpmn": text.replace('"P6W"', '"P4W"').encode()}, by="owner")
+    versions = deploy(services, {"common/imr.bpmn": text.replace('"P6W"', '"P4W"').encode()}, by="owner")
     assert len(versions) == 2, "both boards call the shared IMR process, so both get a new version"
     new_case = case_at_imr_stage(services, board, escalation)
 
@@ -103,75 +102,15 @@ def test_a_new_user_task_in_an_existing_lane_reaches_new_cases_only(
     services = repository_services
     deploy_repository(services)
     grant_everything(services, board, AGENCIES)
-    old = uc.start_case(services, board, SUPERUSER)
+    old = start_case(services, board, SUPERUSER)
     [first_old] = ready(services, old.id or 0)
     edited, title = add_user_task_after_first((ROOT / "bpmn" / path).read_text(), str(first_old.form))
-    uc.deploy(services, {path: edited.encode()}, by="owner")
-    new = uc.start_case(services, board, SUPERUSER)
+    deploy(services, {path: edited.encode()}, by="owner")
+    new = start_case(services, board, SUPERUSER)
     for case_id in (old.id or 0, new.id or 0):
         [first] = ready(services, case_id)
-        uc.complete_task(services, first.id, SUPERUSER, form_data(services, case_id, first, SCR_PATH))
+        complete_task(services, first.id, SUPERUSER, form_data(services, case_id, first, SCR_PATH))
     assert title in [t.title for t in ready(services, new.id or 0)]
     assert title not in [t.title for t in ready(services, old.id or 0)]
     [added] = [t for t in ready(services, new.id or 0) if t.title == title]
     assert added.role == first_old.role, "the new task sits in the lane of the task before it"
-
-
-def test_eight_simultaneous_completions_of_one_task_give_one_success_and_seven_conflicts(
-        repository_services: Services) -> None:
-    services = repository_services
-    deploy_repository(services)
-    grant_everything(services, "dorset", AGENCIES)
-    record = uc.start_case(services, "dorset", SUPERUSER)
-    [task] = ready(services, record.id or 0)
-    data = form_data(services, record.id or 0, task, SCR_PATH)
-    barrier = threading.Barrier(8, timeout=20)
-    postgres = os.environ.get("SCR_TEST_DATABASE") == "postgresql"
-    real_uow = services.uow
-
-    class RacingUow:
-        """A unit of work whose case save waits until all eight competitors are ready to save."""
-
-        def __init__(self) -> None:
-            self.inner = real_uow()
-
-        def __enter__(self) -> Any:
-            opened = self.inner.__enter__()
-            save = opened.cases.save
-
-            def save_after_everyone_read(case: Any) -> Any:
-                barrier.wait()
-                return save(case)
-            opened.cases.save = save_after_everyone_read
-            return opened
-
-        def __exit__(self, *args: object) -> None:
-            self.inner.__exit__(*args)
-
-    def racing_uow() -> Any:
-        # SQLite serialises whole transactions (BEGIN IMMEDIATE): there is nothing to line up there.
-        return RacingUow() if postgres else real_uow()
-
-    services.uow = racing_uow
-    outcomes: list[str] = []
-
-    def attempt() -> None:
-        try:
-            uc.complete_task(services, task.id, SUPERUSER, data)
-            outcomes.append("ok")
-        except Conflict:
-            outcomes.append("conflict")
-        except Exception as exc:  # anything else is a failure the assertion below shows
-            outcomes.append(repr(exc))
-
-    threads = [threading.Thread(target=attempt) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    services.uow = real_uow
-    assert sorted(outcomes) == ["conflict"] * 7 + ["ok"]
-    with services.uow() as uow:
-        assert uow.cases.get(record.id or 0).lock_version == record.lock_version + 1
-        completions = [e for e in uow.events.for_case(record.id or 0) if e.kind == "task_completed"]
-    assert len(completions) == 1

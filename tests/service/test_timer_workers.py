@@ -6,8 +6,11 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
-from engine import services as uc
-from engine.services import Services
+from engine.casework.cases import start_case
+from engine.casework.completion import complete_task
+from engine.casework.queries import my_tasks
+from engine.casework.services import Services
+from engine.casework.timers import fire_due_timers
 from tests.service.test_fixture_case import deploy_fixture
 
 CASES = 120
@@ -16,16 +19,16 @@ CASES = 120
 def test_two_workers_fire_each_due_escalation_exactly_once(fixture_services: Services) -> None:
     deploy_fixture(fixture_services)
     for _ in range(CASES):
-        uc.start_case(fixture_services, "fx", "rita")
-    for task in uc.my_tasks(fixture_services, "rita"):
-        uc.complete_task(fixture_services, task.id, "rita", {"question": "q"})
+        start_case(fixture_services, "fx", "rita")
+    for task in my_tasks(fixture_services, "rita"):
+        complete_task(fixture_services, task.id, "rita", {"question": "q"})
     fixture_services.clock.advance(timedelta(weeks=6, minutes=1))  # type: ignore[attr-defined]
     start = threading.Barrier(2)
     fired: list[int] = []
 
     def worker() -> None:
         start.wait()
-        fired.append(uc.fire_due_timers(fixture_services, limit=CASES * 2))
+        fired.append(fire_due_timers(fixture_services, limit=CASES * 2))
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for thread in threads:
@@ -36,4 +39,4 @@ def test_two_workers_fire_each_due_escalation_exactly_once(fixture_services: Ser
     with fixture_services.uow() as uow:
         per_case = Counter(n.case_id for c in uow.cases.list() for n in uow.notices.for_case(c.id or 0))
     assert len(per_case) == CASES and set(per_case.values()) == {1}
-    assert uc.fire_due_timers(fixture_services) == 0
+    assert fire_due_timers(fixture_services) == 0

@@ -6,17 +6,19 @@ import threading
 import time
 from datetime import timedelta
 
-from engine import services as uc
-from engine.services import Services
-from engine.worker import start_background_worker
+from engine.casework.cases import start_case
+from engine.casework.completion import complete_task
+from engine.casework.queries import my_tasks
+from engine.casework.services import Services
+from engine.casework.worker import start_background_worker
 from tests.service.test_fixture_case import deploy_fixture
 
 
 def test_the_worker_fires_a_timer_within_two_seconds_of_it_falling_due(fixture_services: Services) -> None:
     deploy_fixture(fixture_services)
-    record = uc.start_case(fixture_services, "fx", "rita")
-    [ask] = uc.my_tasks(fixture_services, "rita")
-    uc.complete_task(fixture_services, ask.id, "rita", {"question": "q"})
+    record = start_case(fixture_services, "fx", "rita")
+    [ask] = my_tasks(fixture_services, "rita")
+    complete_task(fixture_services, ask.id, "rita", {"question": "q"})
     fired = threading.Event()
     sweeps = threading.Event()
     stop = start_background_worker(fixture_services, poll_seconds=0.5,

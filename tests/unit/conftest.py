@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine.catalogue import Catalogue, load_catalogue
 from engine.clock import FrozenClock
 from engine.errors import InvalidDiagram, Problem
-from engine.specs import CompiledProcess, compile_processes, read_forms
-from engine.xmlsafe import hardened_parser
+from engine.workflow.catalogue import Catalogue, load_catalogue
+from engine.workflow.specs import CompiledProcess, compile_processes, read_forms
+from engine.workflow.xmlsafe import hardened_parser
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FORMS_DIR = FIXTURES / "forms"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from engine.deadlines import add_months, days_left, week_of
+from engine.workflow.deadlines import add_months, days_left, week_of
 
 DECISION = datetime(2024, 1, 31, 9, 0, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine import expressions
 from engine.clock import FrozenClock, using
 from engine.errors import ExpressionError
+from engine.workflow import expressions
 
 DATA = {
     "decision": "yes", "count": 3, "agencies": ["police", "health"], "case": {"ref": "FX-1", "n": 2},

@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from engine.errors import InvalidDiagram, Problem
-from engine.xmlsafe import BPMN, SPIFF
+from engine.workflow.xmlsafe import BPMN, SPIFF
 
 SCRIPT_BODY = "asked_at = now()\ndecision_due = add_months(asked_at, 1)"
 CONDITION = "decision == 'yes'"

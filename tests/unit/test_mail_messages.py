@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.catalogue import Catalogue
+from engine.casework.mail import NEW, OVERDUE, notice_letter, task_letter
 from engine.clock import FrozenClock
-from engine.mail import NEW, OVERDUE, notice_letter, task_letter
 from engine.ports import NoticeRow, TaskRow
-from engine.runtime import Case, HumanTask
-from engine.specs import CompiledProcess
+from engine.workflow.catalogue import Catalogue
+from engine.workflow.runtime import Case, HumanTask
+from engine.workflow.specs import CompiledProcess
 
 CANARY = "Zebediah Canary"
 REFERENCE = "FX-2024-0001"

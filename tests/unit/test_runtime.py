@@ -10,11 +10,11 @@ import pytest
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from engine.catalogue import Catalogue
 from engine.clock import FrozenClock
 from engine.errors import Conflict, InvalidSubmission, NotFound
-from engine.runtime import Case, HumanTask
-from engine.specs import CompiledProcess
+from engine.workflow.catalogue import Catalogue
+from engine.workflow.runtime import Case, HumanTask
+from engine.workflow.specs import CompiledProcess
 
 ASK = {"question": "Should this be a serious case review?"}
 DECIDE = {"decision": "yes", "decided_on": "2024-02-10"}

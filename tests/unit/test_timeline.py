@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from engine import timeline
 from engine.errors import InvalidDiagram
 from engine.ports import TaskRow, TimerRow
-from engine.runtime import StepResult
-from engine.specs import CompiledProcess, compile_processes, read_diagrams, read_forms
+from engine.workflow import timeline
+from engine.workflow.runtime import StepResult
+from engine.workflow.specs import CompiledProcess, compile_processes, read_diagrams, read_forms
 from tests.bpmn.harness import ROOT, START, Drive, repository_catalogue
 from tests.bpmn.test_dorset_paths import (
     AGENCIES,

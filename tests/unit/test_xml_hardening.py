@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine import xmlsafe
 from engine.errors import InvalidDiagram, Problem
+from engine.workflow import xmlsafe
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "CANARY-SECRET-7f3a9c"
@@ -250,7 +250,7 @@ def test_no_code_outside_the_hardened_parser_module_parses_xml_itself() -> None:
             continue
         files = [path] if path.is_file() else sorted(path.rglob("*.py"))
         for file in files:
-            if file == REPO / "engine" / "xmlsafe.py":
+            if file == REPO / "engine" / "workflow" / "xmlsafe.py":
                 continue
             for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
                 if FORBIDDEN_CALLS.search(line):

@@ -10,11 +10,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import services as uc
+from engine.authoring.versions import deploy
 from engine.bootstrap import build_services
+from engine.casework.accounts import seed_users, set_password_hash
+from engine.casework.services import Services
 from engine.clock import FrozenClock
-from engine.services import Services
-from engine.specs import read_diagrams
+from engine.workflow.specs import read_diagrams
 from tests.service.conftest import T0, database_url  # noqa: F401  (the database fixture, SQLite or PostgreSQL)
 from web import create_app
 from web.accounts import Passwords
@@ -27,11 +28,11 @@ PASSWORD = "correct horse battery staple"
 def services(database_url: str) -> Iterator[Services]:  # noqa: F811
     """Services with bpmn/ deployed and every demo user able to sign in with PASSWORD."""
     built, engine = build_services(database_url, ROOT / "forms", FrozenClock(T0))
-    uc.deploy(built, read_diagrams([ROOT / "bpmn"]), by="tests")
-    uc.seed_users(built, built.catalogue.users)
+    deploy(built, read_diagrams([ROOT / "bpmn"]), by="tests")
+    seed_users(built, built.catalogue.users)
     hashed = Passwords(fast=True).hash(PASSWORD)
     for user in built.catalogue.users:
-        uc.set_password_hash(built, user["username"], hashed)
+        set_password_hash(built, user["username"], hashed)
     try:
         yield built
     finally:

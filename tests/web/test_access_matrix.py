@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from engine import services as uc
+from engine.casework.accounts import issue_token
+from engine.casework.cases import start_case
+from engine.casework.roles import assign_role
+from engine.casework.services import Services
 from engine.ports import Assignment, SubmissionRecord
-from engine.services import Services
 from tests.drive import SCR_PATH, SUPERUSER, drive_until, grant_everything, ready
 from tests.web.conftest import Browser
 
@@ -124,16 +126,16 @@ def rule_key(method: str, rule: str, scene: Scene) -> tuple[str, str]:
 def scene(services: Services) -> Scene:
     """A Dorset case with IMR work waiting for police and health; people placed as PEOPLE says."""
     grant_everything(services, "dorset", AGENCIES)
-    record = uc.start_case(services, "dorset", SUPERUSER)
+    record = start_case(services, "dorset", SUPERUSER)
     case_id = record.id or 0
     drive_until(services, case_id, lambda tasks: {"police", "health_commissioning"} <= {
         t.agency for t in tasks if t.role in ("imr_author", "chief_executive")}, {**SCR_PATH, "agencies": AGENCIES})
     [police] = [t for t in ready(services, case_id) if t.agency == "police" and t.role in ("imr_author",
                                                                                             "chief_executive")]
     for agency, user in (("police", "dorset.police.imr"), ("health_commissioning", "dorset.healthcommissioning.imr")):
-        uc.assign_role(services, Assignment(user, police.role or "", "dorset", case_id, agency))
-    other = uc.start_case(services, "dorset", SUPERUSER)
-    uc.assign_role(services, Assignment("dorset.education.imr", "imr_author", "dorset", other.id, "education"))
+        assign_role(services, Assignment(user, police.role or "", "dorset", case_id, agency))
+    other = start_case(services, "dorset", SUPERUSER)
+    assign_role(services, Assignment("dorset.education.imr", "imr_author", "dorset", other.id, "education"))
     docs = []
     with services.uow() as uow:
         for agency in ("police", "health_commissioning", None):
@@ -157,7 +159,7 @@ def test_every_route_is_in_the_matrix_and_answers_each_person_as_expected(
         headers = {}
         if username:
             browser.sign_in(username)
-            headers = {"Authorization": f"Bearer {uc.issue_token(services, username)}"}
+            headers = {"Authorization": f"Bearer {issue_token(services, username)}"}
         for (method, path), rule in expected.items():
             if path.startswith("/api/"):
                 answer = browser.client.open(path, method=method, json=rule.body, headers=headers)

@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from engine import services as uc
+from engine.casework.accounts import issue_token
+from engine.casework.cases import start_case
+from engine.casework.completion import complete_task
+from engine.casework.roles import assign_role
+from engine.casework.services import Services
 from engine.ports import Assignment
-from engine.runtime import Case
-from engine.services import Services
+from engine.workflow.runtime import Case
 from tests.drive import SCR_PATH, SUPERUSER, drive_until, form_data, grant_everything, ready
 from tests.web.conftest import Browser
 
@@ -41,13 +44,13 @@ def with_canary(data: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
 def health_answered(services: Services) -> Iterator[tuple[int, list[str]]]:
     """A Dorset case whose health IMR work has been answered with the canary; returns the case and health tasks."""
     grant_everything(services, "dorset", AGENCIES)
-    record = uc.start_case(services, "dorset", SUPERUSER)
+    record = start_case(services, "dorset", SUPERUSER)
     case_id = record.id or 0
     drive_until(services, case_id, lambda tasks: set(AGENCIES) <= {t.agency for t in tasks if t.agency},
                 {**SCR_PATH, "agencies": AGENCIES})
     for user, agency in ((POLICE, "police"), (HEALTH, "health_commissioning")):
         for role in SCOPED:
-            uc.assign_role(services, Assignment(user, role, "dorset", case_id, agency))
+            assign_role(services, Assignment(user, role, "dorset", case_id, agency))
     answered: list[str] = []
     for _ in range(40):  # the health agency's own work, with the panel's steps in between; police work waits
         tasks = ready(services, case_id)
@@ -60,10 +63,10 @@ def health_answered(services: Services) -> Iterator[tuple[int, list[str]]]:
             schema = services.process_of(uow, uow.cases.get(case_id)).form(task.form or "")
         data = form_data(services, case_id, task, SCR_PATH)
         if health:
-            uc.complete_task(services, task.id, HEALTH, with_canary(data, schema))
+            complete_task(services, task.id, HEALTH, with_canary(data, schema))
             answered.append(task.id)
         else:
-            uc.complete_task(services, task.id, SUPERUSER, data)
+            complete_task(services, task.id, SUPERUSER, data)
     assert answered, "the health agency had no task to answer"
     yield case_id, answered
 
@@ -101,7 +104,7 @@ def test_the_health_imr_never_appears_in_any_api_answer_to_the_police_imr_author
         app: Flask, services: Services, health_answered: tuple[int, list[str]]) -> None:
     case_id, health_tasks = health_answered
     client = app.test_client()
-    token = {"Authorization": f"Bearer {uc.issue_token(services, POLICE)}"}
+    token = {"Authorization": f"Bearer {issue_token(services, POLICE)}"}
     with services.uow() as uow:
         documents = [s.id for s in uow.submissions.for_case(case_id)]
     paths = ["/api/inbox", "/api/cases", f"/api/cases/{case_id}", f"/api/cases/{case_id}/documents",

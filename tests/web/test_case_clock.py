@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from flask import Flask
 
-from engine import services as uc
+from engine.authoring.versions import deploy
+from engine.casework.accounts import issue_token
+from engine.casework.cases import start_case
+from engine.casework.services import Services
 from engine.ports import TaskRow
-from engine.services import Services
 from tests.drive import SCR_PATH, SUPERUSER, drive_until, grant_everything
 from tests.web.conftest import ROOT, Browser, another_browser
 
@@ -27,7 +29,7 @@ def reviewing(tasks: list[TaskRow]) -> bool:
 
 def test_a_fresh_case_shows_week_1_of_its_first_timetable_and_the_milestones_to_come(
         browser: Browser, services: Services) -> None:
-    record = uc.start_case(services, "dorset", "dorset.referrer")
+    record = start_case(services, "dorset", "dorset.referrer")
     browser.sign_in("dorset.referrer")
     page = browser.client.get(f"/cases/{record.id}").get_data(as_text=True)
     assert 'id="review-clock"' in page and "Week 1 of 4" in page and "provisional" in page
@@ -36,7 +38,7 @@ def test_a_fresh_case_shows_week_1_of_its_first_timetable_and_the_milestones_to_
 
 
 def test_a_fresh_case_shows_the_timetable_planned_against_actual(browser: Browser, services: Services) -> None:
-    record = uc.start_case(services, "dorset", "dorset.referrer")
+    record = start_case(services, "dorset", "dorset.referrer")
     browser.sign_in("dorset.referrer")
     page = browser.client.get(f"/cases/{record.id}").get_data(as_text=True)
     assert 'id="timeline"' in page and "<th scope=\"col\">Planned</th>" in page
@@ -46,7 +48,7 @@ def test_a_fresh_case_shows_the_timetable_planned_against_actual(browser: Browse
 
 def test_after_the_decision_the_page_counts_the_weeks_of_the_review(app: Flask, services: Services) -> None:
     grant_everything(services, "dorset", list(services.catalogue.agencies))
-    record = uc.start_case(services, "dorset", SUPERUSER)
+    record = start_case(services, "dorset", SUPERUSER)
     drive_until(services, record.id or 0, reviewing, SCR_PATH)  # the forms record every date as 1 February 2024
     assert "Week 1 of 26 starts on 01 Feb 2024" in case_page(app, record.id)
     services.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
@@ -61,8 +63,8 @@ def test_after_the_decision_the_page_counts_the_weeks_of_the_review(app: Flask, 
 
 
 def test_the_api_case_carries_the_clock_and_the_timeline(app: Flask, services: Services) -> None:
-    record = uc.start_case(services, "dorset", "dorset.referrer")
-    token = {"Authorization": f"Bearer {uc.issue_token(services, 'dorset.referrer')}"}
+    record = start_case(services, "dorset", "dorset.referrer")
+    token = {"Authorization": f"Bearer {issue_token(services, 'dorset.referrer')}"}
     body = app.test_client().get(f"/api/cases/{record.id}", headers=token).get_json()
     assert (body["clock"]["current"]["week"], body["clock"]["current"]["weeks"]) == (1, 4)
     assert [m["title"] for m in body["clock"]["milestones"]] == ["Decision due", "Completion due"]
@@ -73,6 +75,6 @@ def test_a_week_changed_in_the_deployed_diagram_changes_the_page_without_code(ap
     text = (ROOT / "bpmn" / "dorset" / "scr_dorset.bpmn").read_text(encoding="utf-8")
     week_4 = '<spiffworkflow:property name="week" value="4" />'
     assert week_4 in text
-    uc.deploy(services, {"scr_dorset.bpmn": text.replace(week_4, week_4.replace('"4"', '"6"')).encode()})
-    record = uc.start_case(services, "dorset", "dorset.referrer")
+    deploy(services, {"scr_dorset.bpmn": text.replace(week_4, week_4.replace('"4"', '"6"')).encode()})
+    record = start_case(services, "dorset", "dorset.referrer")
     assert "Week 1 of 6" in case_page(app, record.id, "dorset.referrer")

@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader
 from werkzeug.datastructures import MultiDict
 
 from engine.errors import FieldError, InvalidSubmission
-from engine.forms import validate_submission
+from engine.workflow.forms import validate_submission
 from tests.formfill import fill, value_for
 from web.formrender import ADD_ROW, Field, adding_row, fields, parse, rows_shown
 

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from flask import Flask
 
-from engine import queries
-from engine import services as uc
-from engine.services import Services
+from engine.casework import queries
+from engine.casework.accounts import issue_token
+from engine.casework.cases import start_case
+from engine.casework.services import Services
 from tests.drive import SCR_PATH, SUPERUSER, drive_until, form_data, grant_everything
 from tests.web.conftest import Browser, another_browser
 from web import create_app
@@ -93,7 +94,7 @@ def test_an_administrators_inbox_shows_case_references_of_their_board_only(
     references = {}
     for board in ("dorset", "bournemouth-poole"):
         grant_everything(services, board, list(services.catalogue.agencies))
-        record = uc.start_case(services, board, SUPERUSER)
+        record = start_case(services, board, SUPERUSER)
         drive_until(services, record.id or 0, lambda tasks: any(t.role == "lscb_administrator" for t in tasks),
                     SCR_PATH)
         references[board] = record
@@ -106,7 +107,7 @@ def test_an_administrators_inbox_shows_case_references_of_their_board_only(
 
 
 def test_a_task_of_someone_else_looks_like_nothing_is_there(app: Flask, services: Services) -> None:
-    record = uc.start_case(services, "dorset", "dorset.referrer")
+    record = start_case(services, "dorset", "dorset.referrer")
     [first] = [i.task for i in queries.inbox(services, "dorset.referrer") if i.task.case_id == record.id]
     other = another_browser(app)
     other.sign_in("dorset.police.imr")
@@ -117,8 +118,8 @@ def test_a_task_of_someone_else_looks_like_nothing_is_there(app: Flask, services
 def test_the_api_needs_a_bearer_token_and_serves_the_inbox(app: Flask, services: Services) -> None:
     client = app.test_client()
     assert client.get("/api/inbox").status_code == 401
-    record = uc.start_case(services, "dorset", "dorset.referrer")
-    token = uc.issue_token(services, "dorset.referrer")
+    record = start_case(services, "dorset", "dorset.referrer")
+    token = issue_token(services, "dorset.referrer")
     inbox = client.get("/api/inbox", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert [item["reference"] for item in inbox] == [record.reference]
 
@@ -127,8 +128,8 @@ def test_the_api_refuses_an_invalid_submission_with_messages_and_a_second_one_wi
         app: Flask, services: Services) -> None:
     client = app.test_client()
     grant_everything(services, "dorset", list(services.catalogue.agencies))  # the person picked must exist
-    record = uc.start_case(services, "dorset", "dorset.referrer")
-    token = {"Authorization": f"Bearer {uc.issue_token(services, 'dorset.referrer')}"}
+    record = start_case(services, "dorset", "dorset.referrer")
+    token = {"Authorization": f"Bearer {issue_token(services, 'dorset.referrer')}"}
     [item] = client.get("/api/inbox", headers=token).get_json()
     task_id = item["task"]["id"]
     refused = client.post(f"/api/tasks/{task_id}", json={"data": {}}, headers=token)
@@ -151,7 +152,7 @@ def test_the_openapi_document_describes_every_api_route(app: Flask) -> None:
 def test_a_case_page_shows_the_deadlines_the_procedure_keeps_with_days_left(
         app: Flask, services: Services) -> None:
     grant_everything(services, "dorset", list(services.catalogue.agencies))
-    record = uc.start_case(services, "dorset", SUPERUSER)
+    record = start_case(services, "dorset", SUPERUSER)
     drive_until(services, record.id or 0, lambda _tasks: _has_timer(services, record.id or 0), SCR_PATH)
     admin = another_browser(app)
     admin.sign_in("dorset.admin")

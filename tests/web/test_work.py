@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engine import queries
-from engine import services as uc
+from engine.casework import queries
+from engine.casework.accounts import issue_token
+from engine.casework.cases import start_case
+from engine.casework.completion import complete_task
+from engine.casework.roles import assign_role
+from engine.casework.services import Services
 from engine.ports import Assignment, TaskRow
-from engine.services import Services
 from tests.drive import SCR_PATH, form_data, grant_everything
 from tests.web.conftest import Browser, another_browser
 
@@ -17,9 +20,9 @@ LEAD = "dorset.police.lead"
 def referral(services: Services, referrer: str = "dorset.referrer") -> TaskRow:
     """A fresh Dorset case's referral task, which a second referrer on the case could also do."""
     grant_everything(services, "dorset", list(services.catalogue.agencies))  # the person picked must exist
-    record = uc.start_case(services, "dorset", referrer)
+    record = start_case(services, "dorset", referrer)
     [task] = [i.task for i in queries.inbox(services, referrer) if i.task.case_id == record.id]
-    uc.assign_role(services, Assignment(LEAD, task.role or "", "dorset", record.id))
+    assign_role(services, Assignment(LEAD, task.role or "", "dorset", record.id))
     return task
 
 
@@ -39,7 +42,7 @@ def test_a_task_taken_by_one_person_shows_their_name_to_the_others_and_only_they
     assert "dorset.referrer</strong> is working on this task" in page
     data = form_data(services, task.case_id, task, SCR_PATH)
     refused = second.client.post(f"/api/tasks/{task.id}", json={"data": data},
-                                 headers={"Authorization": f"Bearer {uc.issue_token(services, LEAD)}"})
+                                 headers={"Authorization": f"Bearer {issue_token(services, LEAD)}"})
     assert refused.status_code == 409 and "dorset.referrer is working on this task" in refused.get_json()["message"]
     assert first.post(f"/tasks/{task.id}/release", {}, token_from="/").status_code == 302
     assert "Nobody has taken this task yet" in second.client.get(f"/tasks/{task.id}").get_data(as_text=True)
@@ -48,7 +51,7 @@ def test_a_task_taken_by_one_person_shows_their_name_to_the_others_and_only_they
 def test_only_the_holder_or_an_administrator_can_release_a_taken_task(app: Flask, services: Services) -> None:
     task = referral(services)
     api = app.test_client()
-    bearer = {name: {"Authorization": f"Bearer {uc.issue_token(services, name)}"}
+    bearer = {name: {"Authorization": f"Bearer {issue_token(services, name)}"}
               for name in ("dorset.referrer", LEAD, "dorset.admin")}
     assert api.post(f"/api/tasks/{task.id}/claim", headers=bearer["dorset.referrer"]).get_json()["claimed_by"] == \
         "dorset.referrer"
@@ -84,7 +87,7 @@ def test_a_saved_draft_comes_back_when_the_task_is_opened_again_and_survives_a_4
     reopened = second.client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "Half-written concerns" in reopened and "Your draft was saved" in reopened
     data = form_data(services, task.case_id, task, SCR_PATH)
-    uc.complete_task(services, task.id, "dorset.referrer", data)
+    complete_task(services, task.id, "dorset.referrer", data)
     late = second.client.get(f"/tasks/{task.id}")
     assert late.status_code == 409
     body = late.get_data(as_text=True)
@@ -141,7 +144,7 @@ def test_the_inbox_can_show_only_the_tasks_i_have_taken_or_those_nobody_has(app:
 def test_a_long_inbox_comes_in_pages_of_fifty_with_counts_over_all_of_it(app: Flask, services: Services) -> None:
     grant_everything(services, "dorset", list(services.catalogue.agencies))
     for _ in range(55):
-        uc.start_case(services, "dorset", "dorset.referrer")
+        start_case(services, "dorset", "dorset.referrer")
     referrer = signed_in(app, "dorset.referrer")
     first = referrer.client.get("/").get_data(as_text=True)
     assert '<span id="count-all">55</span>' in first and "Showing 1 to 50 of 55." in first

@@ -1,0 +1,126 @@
+"""Who may do what on a case: the rules over role assignments, and the one load-or-refuse step each use case
+starts with.
+
+A refusal to read looks like absence: a person without a role on a case or task is told NotFound, never
+NotPermitted, so probing ids learns nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from engine.casework.services import Services
+from engine.errors import Conflict, NotFound
+from engine.ports import Assignment, CaseRecord, TaskRow, UnitOfWork
+from engine.workflow.catalogue import Catalogue
+
+Standing = Literal["actor", "actor or administrator", "administrator"]
+
+
+def grants(assignment: Assignment, role: str | None, board: str, case_id: int, agency: str | None,
+           catalogue: Catalogue) -> bool:
+    """True when `assignment` lets its holder act as `role` on this case (and agency, when scoped)."""
+    if role is None or assignment.role != role:
+        return False
+    if assignment.case_id is None:
+        if assignment.board != board:
+            return False
+    elif assignment.case_id != case_id:
+        return False
+    definition = catalogue.role(role)
+    if definition is not None and definition.agency_scoped and agency is not None:
+        return assignment.agency == agency
+    return True
+
+
+def may_act(task: TaskRow, board: str, assignments: Sequence[Assignment], catalogue: Catalogue) -> bool:
+    """True when any of a user's assignments covers this task."""
+    return any(grants(a, task.role, board, task.case_id, task.agency, catalogue) for a in assignments)
+
+
+def administers(assignments: Sequence[Assignment], board: str, catalogue: Catalogue) -> bool:
+    """True when the user holds, on this board, a role the catalogue marks `administers`."""
+    return any(a.board == board and (r := catalogue.role(a.role)) is not None and r.administers for a in assignments)
+
+
+def reads_case_file(assignments: Sequence[Assignment], board: str, case_id: int, agency: str | None,
+                    catalogue: Catalogue) -> bool:
+    """True when the user may read answers given for `agency` (None: the case as a whole) on this case.
+
+    Holders of a `reads_case_file` role on the case or its board read everything; holders of an agency-scoped
+    role read their own agency's answers only.
+    """
+    for a in assignments:
+        if not (a.case_id == case_id or (a.case_id is None and a.board == board)):
+            continue
+        role = catalogue.role(a.role)
+        if role is None:
+            continue
+        if role.reads_case_file or (role.agency_scoped and agency is not None and a.agency == agency):
+            return True
+    return False
+
+
+def ensure_ready(row: TaskRow) -> TaskRow:
+    """The row, if still ready; else Conflict naming who completed it and when."""
+    if row.state != "ready":
+        when = f"{row.completed_at:%d %b %Y %H:%M}" if row.completed_at is not None else "a moment ago"
+        raise Conflict(f"this task was completed by {row.completed_by} at {when}")
+    return row
+
+
+def task_for(services: Services, uow: UnitOfWork, task_id: str, username: str, *, standing: Standing = "actor",
+             ready: bool = True, lock: bool = False) -> tuple[TaskRow, CaseRecord]:
+    """A task and its case, if `username` has the standing to act on it.
+
+    `standing`: "actor" holds a role covering the task; "actor or administrator" also lets an administrator of
+    the case's board through; "administrator" lets only them through. Raises NotFound when there is no such
+    task or the person lacks the standing (checked before anything else is said about the task), then
+    Conflict naming who completed it when `ready` is asked for and it is done. With `lock`, the case is locked
+    before the task is read (PostgreSQL `FOR UPDATE`; SQLite's write lock is already held), so steps on one
+    case queue instead of colliding and the task's state read here is the latest committed one.
+    """
+    row = uow.tasks.get(task_id)
+    if row is None:
+        raise NotFound("no such task")
+    case = uow.cases.get(row.case_id, for_update=lock)
+    if lock:
+        row = uow.tasks.get(task_id)
+        if row is None:
+            raise NotFound("no such task")
+    return check_task(services, uow, row, case, username, standing=standing, ready=ready), case
+
+
+def check_task(services: Services, uow: UnitOfWork, row: TaskRow, case: CaseRecord, username: str, *,
+               standing: Standing = "actor", ready: bool = True) -> TaskRow:
+    """The task row of a case already loaded, if `username` has the standing (see `task_for`; NotFound, Conflict)."""
+    assignments = uow.people.assignments_of(username)
+    acts = standing != "administrator" and may_act(row, case.board, assignments, services.catalogue)
+    admin = standing != "actor" and not acts and administers(assignments, case.board, services.catalogue)
+    if not (acts or admin):
+        raise NotFound("no such task")
+    return ensure_ready(row) if ready else row
+
+
+def readable_case(uow: UnitOfWork, case_id: int, username: str) -> CaseRecord:
+    """The case, if the user holds a role on it or on its board (NotFound otherwise: a denied read)."""
+    try:
+        case = uow.cases.get(case_id)
+    except NotFound:
+        raise NotFound("no such case") from None
+    if not any(a.case_id == case.id or (a.case_id is None and a.board == case.board)
+               for a in uow.people.assignments_of(username)):
+        raise NotFound("no such case")
+    return case
+
+
+def administered_case(services: Services, uow: UnitOfWork, case_id: int, admin: str) -> CaseRecord:
+    """The case, if `admin` administers its board (NotFound otherwise)."""
+    try:
+        case = uow.cases.get(case_id)
+    except NotFound:
+        raise NotFound("no such case") from None
+    if not administers(uow.people.assignments_of(admin), case.board, services.catalogue):
+        raise NotFound("no such case")
+    return case

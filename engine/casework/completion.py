@@ -1,0 +1,162 @@
+"""Completing tasks: one access check, the form's validation, the engine step and its records, in a transaction
+that queues behind any other step on the same case; completions of one case that arrive together are written
+together (one restore, each task completed in turn, one save), each with its own outcome and audit event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from engine.casework.access import check_task, ensure_ready
+from engine.casework.combining import Pending
+from engine.casework.services import Services
+from engine.casework.steps import project, record_step, run_again_when_stale, save
+from engine.errors import Claimed, EngineError, NotFound, WorkflowFailed
+from engine.ports import CaseRecord, EventRow, SubmissionRecord, TaskRow, UnitOfWork
+from engine.workflow.runtime import Case, StepResult
+
+# The answers, or a function that reads them given the task's JSON Schema (a web form needs it to type its fields).
+Answers = Mapping[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
+NO_FORM: dict[str, Any] = {"type": "object", "properties": {}}
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A task done: the case after the step, the task as it was, and how often the step ran again."""
+
+    case: CaseRecord
+    task: TaskRow
+    retries: int
+
+
+@dataclass(frozen=True)
+class _Request:
+    case_id: int
+    task_id: str
+    username: str
+    answers: dict[str, Any]
+
+
+class _OneByOne(Exception):
+    """A diagram failed part-way through a shared write: write each request on its own instead."""
+
+
+def complete_task(services: Services, task_id: str, username: str, answers: Answers) -> Completed:
+    """Complete a ready task as `username`.
+
+    Raises NotFound (no such task, or none of the person's roles covers it), Conflict naming who completed it
+    (the same task done by someone else), Claimed (someone else has taken it), InvalidSubmission (the form's
+    messages), WorkflowFailed (the diagram could not go on). Another person's different task on the same case is
+    never a conflict: steps on one case queue on its lock, and a step that still finds the case saved since it
+    read it runs again on the fresh state (at most steps.RETRIES times; the audit event records how often).
+    """
+    with services.uow() as uow:
+        row = uow.tasks.get(task_id)
+        if row is None:
+            raise NotFound("no such task")
+        if callable(answers):  # read here, in the caller's thread: another thread may write the step
+            process = services.process_of(uow, uow.cases.get(row.case_id))
+            answers = answers(process.form(row.form) if row.form else NO_FORM)
+    request = _Request(row.case_id, task_id, username, dict(answers))
+    done: Completed = services.writers.run(row.case_id, request, lambda mine, take: _write(services, mine, take))
+    return done
+
+
+def _write(services: Services, mine: Pending, take: Callable[[], list[Pending]]) -> None:
+    """Write `mine` and whatever queued behind it once the case is locked; settle each (a StaleCase after the
+    last retry reaches every caller through the Combiner)."""
+    batch = [mine]
+
+    def once(attempt: int) -> list[Completed | EngineError]:
+        with services.uow() as uow:
+            record = uow.cases.get(mine.request.case_id, for_update=True)
+            batch.extend(take())  # whoever queued behind us while we waited for the case is written with us
+            outcomes = _complete_all(services, uow, record, [p.request for p in batch], attempt)
+            uow.commit()
+            return outcomes
+
+    try:
+        outcomes = run_again_when_stale(once)
+    except _OneByOne:
+        outcomes = [_alone(services, pending.request) for pending in batch]
+    for pending, outcome in zip(batch, outcomes, strict=True):
+        pending.settle(outcome)
+
+
+def _alone(services: Services, request: _Request) -> Completed | EngineError:
+    """One request written on its own (after a shared write failed): its result, or the error for its caller."""
+
+    def once(attempt: int) -> Completed | EngineError:
+        with services.uow() as uow:
+            record = uow.cases.get(request.case_id, for_update=True)
+            [outcome] = _complete_all(services, uow, record, [request], attempt)
+            uow.commit()
+            return outcome
+
+    try:
+        return run_again_when_stale(once)
+    except EngineError as failed:  # its own diagram failure, or a case that kept changing: for this caller only
+        return failed
+
+
+def _complete_all(services: Services, uow: UnitOfWork, record: CaseRecord, requests: list[_Request],
+                  attempt: int) -> list[Completed | EngineError]:
+    """Complete each request in turn on one restored case, save it once, then write each one's records.
+
+    The case is locked. The state is saved before anything else is written, so a stale save fails first.
+    """
+    now = services.clock.now()
+    process = services.process_of(uow, record)
+    case = Case.restore(process, services.catalogue, record.state)
+    done: list[tuple[_Request, TaskRow, dict[str, Any], StepResult] | EngineError] = []
+    completed_by: dict[str, str] = {}
+    for request in requests:
+        try:
+            row = _ready_row(services, uow, record, request)
+            if request.task_id in completed_by:  # done a moment ago in this very write
+                row = ensure_ready(replace(row, state="completed", completed_by=completed_by[request.task_id],
+                                           completed_at=now))
+            data = dict(request.answers)
+            # Refusals (not found, not ready, invalid answers) come before the workflow changes; a diagram failing
+            # part-way leaves it changed, so then each request is written again on its own.
+            result = case.complete(request.task_id, data, services.clock)
+        except WorkflowFailed:
+            if len(requests) > 1:
+                raise _OneByOne() from None
+            raise
+        except EngineError as refused:
+            done.append(refused)
+            continue
+        completed_by[request.task_id] = request.username
+        done.append((request, row, data, result))
+    steps = [d for d in done if not isinstance(d, EngineError)]
+    if not steps:
+        return [d for d in done if isinstance(d, EngineError)]
+    record = save(uow, record, case, now)
+    assert record.id is not None
+    for request, row, data, result in steps:
+        uow.tasks.mark_completed(request.task_id, request.username, now)
+        uow.submissions.add(SubmissionRecord(record.id, request.task_id, row.name, row.title, row.role, row.agency,
+                                             row.form, request.username, now, result.answers))
+        uow.drafts.discard(request.task_id, request.username)  # others keep theirs: a 409 must lose nothing typed
+        uow.events.append(EventRow(record.id, now, "task_completed", request.username,
+                                   {"task": row.name, "title": row.title, "role": row.role, "agency": row.agency,
+                                    "fields": sorted(data), "retries": attempt}))
+        record_step(uow, record, case, result, request.username, now, projected=False)
+    project(uow, record, case, now)
+    if case.completed:
+        uow.events.append(EventRow(record.id, now, "case_completed", steps[-1][0].username, {}))
+    return [d if isinstance(d, EngineError) else Completed(record, d[1], attempt) for d in done]
+
+
+def _ready_row(services: Services, uow: UnitOfWork, record: CaseRecord, request: _Request) -> TaskRow:
+    """The request's task, read under the case's lock, if the person may complete it now (NotFound, Conflict,
+    Claimed)."""
+    row = uow.tasks.get(request.task_id)
+    if row is None or row.case_id != record.id:
+        raise NotFound("no such task")
+    row = check_task(services, uow, row, record, request.username)
+    if row.claimed_by not in (None, request.username):
+        raise Claimed(f"{row.claimed_by} is working on this task; ask them or an administrator to release it")
+    return row

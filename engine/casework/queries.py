@@ -1,0 +1,136 @@
+"""The read side for people: inbox items, a task with its form, a case overview; each checks access first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.casework.access import readable_case, task_for
+from engine.casework.services import Services
+from engine.ports import Assignment, CaseRecord, EventRow, TaskRow, UserRecord
+from engine.workflow.runtime import Case
+from engine.workflow.specs import CompiledProcess
+from engine.workflow.timeline import ReviewClock, Section, facts_of, review_clock, timeline
+
+DUE_SOON = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One task in a person's inbox, with what they need to decide what to do first."""
+
+    task: TaskRow
+    reference: str
+    board: str
+    overdue: bool
+    due_soon: bool
+    others: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A ready task the user may act on, with its form and the people a person picker may offer."""
+
+    task: TaskRow
+    case: CaseRecord
+    schema: dict[str, Any]
+    ui_schema: dict[str, Any]
+    people: tuple[UserRecord, ...]
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What a person with a role on a case sees of it (no workflow data, no names from forms)."""
+
+    case: CaseRecord
+    ready: tuple[TaskRow, ...]
+    done: tuple[TaskRow, ...]
+    events: tuple[EventRow, ...]
+    people: tuple[Assignment, ...]
+    deadlines: tuple[tuple[str, datetime], ...] = ()
+    clock: ReviewClock | None = None
+    timeline: tuple[Section, ...] = ()
+
+
+def my_tasks(services: Services, username: str) -> Sequence[TaskRow]:
+    """The ready tasks a user may act on, across cases (pure SQL; no workflow is loaded)."""
+    with services.uow() as uow:
+        return uow.tasks.inbox(uow.people.assignments_of(username), services.catalogue.scoped_roles())
+
+
+def inbox(services: Services, username: str) -> list[InboxItem]:
+    """The user's ready tasks across cases, soonest due first, with flags and who else can act."""
+    now = services.clock.now()
+    catalogue = services.catalogue
+    with services.uow() as uow:
+        rows = uow.tasks.inbox(uow.people.assignments_of(username), catalogue.scoped_roles())
+        labels = uow.cases.labels({t.case_id for t in rows})
+        keys = {t.id: (t.role or "", labels[t.case_id][1], t.case_id, catalogue.scope(t.role, t.agency))
+                for t in rows}
+        held = uow.people.holders_of(set(keys.values()))
+        items = []
+        for task in rows:
+            reference, board = labels[task.case_id]
+            holders = held[keys[task.id]]
+            items.append(InboxItem(task, reference, board,
+                                   overdue=task.due_at is not None and task.due_at < now,
+                                   due_soon=task.due_at is not None and now <= task.due_at < now + DUE_SOON,
+                                   others=tuple(h for h in holders if h != username)))
+    return items
+
+
+def task_view(services: Services, task_id: str, username: str, people: bool = True) -> TaskView:
+    """A ready or completed task the user may act on, with its form (NotFound otherwise: a denied read).
+
+    `people` (the board's users, for person pickers) can be skipped when the form will not be shown.
+    """
+    with services.uow() as uow:
+        task, case = task_for(services, uow, task_id, username, ready=False)
+        process = services.process_of(uow, case)
+        schema, ui_schema = process.form_with_ui(task.form)
+        offered = tuple(uow.people.users(case.board)) if people else ()
+    return TaskView(task, case, schema, ui_schema, offered)
+
+
+def case_view(services: Services, case_id: int, username: str) -> CaseView:
+    """A case overview for someone holding a role on it or on its board (NotFound otherwise)."""
+    with services.uow() as uow:
+        case = readable_case(uow, case_id, username)
+        rows = uow.tasks.for_case(case_id)
+        events = uow.events.for_case(case_id)
+        people = tuple(uow.people.on_case(case_id))
+        process = services.process_of(uow, case)
+        titles = _element_titles(process)
+        timers = uow.timers.for_case(case_id)
+        deadlines = tuple((titles.get(t.name, t.name), t.due_at) for t in timers if t.fired_at is None)
+    now = services.clock.now()
+    facts = facts_of(process, Case.restore(process, services.catalogue, case.state).workflow)
+    clock = review_clock(process, facts, rows, timers, case.created_at, now, completed=case.status == "completed")
+    return CaseView(case, tuple(t for t in rows if t.state == "ready"),
+                    tuple(t for t in rows if t.state == "completed"), tuple(events), people, deadlines,
+                    clock, timeline(process, facts, rows, now))
+
+
+def _element_titles(process: CompiledProcess) -> dict[str, str]:
+    """Element id -> the name the diagram gives it, across the process and the processes it calls."""
+    return {t.bpmn_id: t.bpmn_name for t in process.task_specs()
+            if getattr(t, "bpmn_id", None) and getattr(t, "bpmn_name", None)}
+
+
+def my_cases(services: Services, username: str) -> list[tuple[int, str, str]]:
+    """(id, reference, board) of every case the user holds a role on, or that their board roles reach."""
+    with services.uow() as uow:
+        assignments = uow.people.assignments_of(username)
+        labels = uow.cases.labels({a.case_id for a in assignments if a.case_id is not None})
+        for board in {a.board for a in assignments if a.case_id is None and a.board}:
+            labels.update(uow.cases.labels_of_board(board))
+    return sorted(((i, ref, board) for i, (ref, board) in labels.items()), key=lambda c: c[1])
+
+
+def boards_of(services: Services, username: str) -> Sequence[str]:
+    """Boards a user can start a case on: their own account's board."""
+    with services.uow() as uow:
+        user = uow.people.get_user(username)
+    return [user.board] if user is not None and user.board else []

@@ -1,0 +1,72 @@
+"""One engine step made durable: the new state saved under the case's optimistic lock, then its task and timer
+rows, notices, role assignments and audit events, all in the step's own transaction; and running a step again
+on fresh state when another step on the same case saved first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from engine.errors import NotFound, StaleCase
+from engine.ports import Assignment, CaseRecord, EventRow, NoticeRow, TaskRow, TimerRow, UnitOfWork
+from engine.workflow.runtime import Case, StepResult
+
+T = TypeVar("T")
+RETRIES = 8  # eight agencies finishing at once: the last can lose to each of the other seven
+
+
+def run_again_when_stale(step: Callable[[int], T], retries: int = RETRIES) -> T:
+    """`step(attempt)`, run again on fresh state (attempt + 1) when another step on the case saved first.
+
+    Steps on one case queue on its lock (`access.task_for(lock=True)`), so a stale save means a writer that did
+    not queue; the step is still valid (its task is re-read and still ready), so it runs again, at most
+    `retries` times, then the StaleCase (a Conflict) is raised.
+    """
+    for attempt in range(retries):
+        try:
+            return step(attempt)
+        except StaleCase:
+            continue
+    return step(retries)
+
+
+def save(uow: UnitOfWork, record: CaseRecord, case: Case, now: datetime) -> CaseRecord:
+    """Save the new state first, under the optimistic lock, so a stale step fails before it writes anything."""
+    record.state = case.dump().encode()
+    record.status = "completed" if case.completed else "open"
+    record.updated_at = now
+    return uow.cases.save(record)
+
+
+def project(uow: UnitOfWork, record: CaseRecord, case: Case, now: datetime) -> None:
+    """Write the inbox and timer rows of a case from its loaded workflow (same transaction as the step)."""
+    assert record.id is not None
+    uow.tasks.replace_for_case(record.id, [
+        TaskRow(t.id, record.id, t.name, t.title, t.lane, t.role, t.agency, t.form, now, t.due_at, t.week)
+        for t in case.ready_tasks()
+    ])
+    uow.timers.replace_for_case(record.id, [TimerRow(t.id, record.id, t.name, t.due_at) for t in case.waiting_timers()])
+
+
+def record_step(uow: UnitOfWork, record: CaseRecord, case: Case, result: StepResult, actor: str | None,
+                now: datetime, projected: bool = True) -> None:
+    """Projections (unless the caller writes them once for several steps), notices, role assignments and audit
+    events of one step."""
+    assert record.id is not None
+    if projected:
+        project(uow, record, case, now)
+    for notice in result.notices:
+        uow.notices.add(NoticeRow(record.id, now, notice.role, notice.agency, notice.kind, notice.message,
+                                  notice.element))
+        uow.events.append(EventRow(record.id, now, "notice", None,
+                                   {"role": notice.role, "kind": notice.kind, "element": notice.element,
+                                    "agency": notice.agency}))
+    for role, username, agency in result.assignments:
+        if uow.people.get_user(username) is None:
+            raise NotFound(f"no user called {username!r} to assign as {role}")
+        uow.people.assign(Assignment(username, role, record.board, record.id, agency))
+        uow.events.append(EventRow(record.id, now, "role_assigned", actor,
+                                   {"role": role, "user": username, "agency": agency}))
+    if projected and case.completed:
+        uow.events.append(EventRow(record.id, now, "case_completed", actor, {}))

@@ -1,0 +1,53 @@
+"""The timer worker: fires due timers (and, given a mailer, queues and delivers mail) in a loop until told to stop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from engine.casework.mail import Mailer
+from engine.casework.services import Services
+from engine.casework.timers import fire_due_timers
+from engine.errors import Conflict, WorkflowFailed
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(services: Services, stop: threading.Event, poll_seconds: float = 1.0,
+               swept: Callable[[int], None] | None = None, mailer: Mailer | None = None) -> None:
+    """Fire due timers every `poll_seconds` (within one poll of falling due), then post mail; `swept` hears each."""
+    while not stop.is_set():
+        try:
+            fired = fire_due_timers(services)
+            _post_mail(services, mailer)
+            if swept is not None:
+                swept(fired)
+            if fired:
+                log.info("fired timers on %d case(s)", fired)
+                continue
+        except Conflict:
+            continue  # a person completed a task on that case at the same moment; sweep again
+        except WorkflowFailed:
+            log.exception("a case failed while firing its timers")
+        stop.wait(poll_seconds)
+
+
+def _post_mail(services: Services, mailer: Mailer | None) -> None:
+    """Queue and deliver mail; a failure is logged and never stops the timers."""
+    if mailer is None:
+        return
+    try:
+        mailer.run(services)
+    except Exception:
+        log.exception("mail could not be queued or delivered this round")
+
+
+def start_background_worker(services: Services, poll_seconds: float = 1.0,
+                            swept: Callable[[int], None] | None = None,
+                            mailer: Mailer | None = None) -> threading.Event:
+    """Run the worker on a daemon thread; set the returned event to stop it."""
+    stop = threading.Event()
+    threading.Thread(target=run_worker, args=(services, stop, poll_seconds, swept, mailer), name="timer-worker",
+                     daemon=True).start()
+    return stop

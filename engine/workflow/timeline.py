@@ -1,0 +1,476 @@
+"""A case's review clock and timeline, planned against actual, read from the diagram: never a week or task by name.
+
+Everything here comes from the compiled process. Human tasks with a `week` property are the timetable; their
+`clock` property names the data variable (an ISO date) that week 0 counts from, and every distinct `clock` is one
+timetable, as long as the largest week planned on it. Timers with a `milestone` property are the statutory
+deadlines the case page shows (their date is the timer's own `timeDate` over the case data). The functions are
+pure: the caller passes the task and timer rows, the few case variables they read (`facts_of`) and the time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.util.task import TaskState
+
+from engine import clock as clocks
+from engine.errors import ExpressionError
+from engine.workflow import expressions
+from engine.workflow.deadlines import days_left, week_of
+from engine.workflow.specs import CompiledProcess, properties
+
+_LIVE = (TaskState.READY, TaskState.STARTED, TaskState.WAITING)
+_WITH_DATA = (TaskState.COMPLETED, *_LIVE)
+_PLAN_CACHE_SIZE = 32
+
+ON_TIME, LATE, DONE, OPEN, OVERDUE, NOT_REACHED = "on_time", "late", "done", "open", "overdue", "not_reached"
+MET, MET_LATE, DUE, NOT_SET, NOT_APPLICABLE = "met", "met_late", "due", "not_set", "not_applicable"
+
+
+class TaskRow(Protocol):
+    """What the timeline reads of a task that happened (casework's inbox projection row has these)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def agency(self) -> str | None: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def week(self) -> int | None: ...
+
+
+class TimerRow(Protocol):
+    """What the timeline reads of a timer the case waited on."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def fired_at(self) -> datetime | None: ...
+
+
+# ------------------------------------------------------------------------------------------ what the diagram says
+@dataclass(frozen=True)
+class Step:
+    """A human task of the diagram: its title and, when it is on a timetable, its week and clock."""
+
+    element: str
+    title: str
+    week: str | None
+    clock: str | None
+    rank: int
+
+
+@dataclass(frozen=True)
+class MilestoneSpec:
+    """A timer the diagram marks `milestone`: the deadline it keeps and the activity it watches."""
+
+    element: str
+    title: str
+    expression: str | None
+    attached_to: str | None
+    rank: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The timetable of one compiled process: steps in flow order, milestones, and the labels of its clocks."""
+
+    steps: tuple[Step, ...]
+    milestones: tuple[MilestoneSpec, ...]
+    clock_labels: dict[str, str]
+    variables: frozenset[str]
+
+
+_plans: dict[str, Plan] = {}
+
+
+def plan_of(process: CompiledProcess) -> Plan:
+    """The timetable the diagram draws (cached per content hash: a version never changes)."""
+    cached = _plans.get(process.content_hash)
+    if cached is None:
+        if len(_plans) >= _PLAN_CACHE_SIZE:
+            _plans.clear()
+        cached = _plans[process.content_hash] = _read_plan(process)
+    return cached
+
+
+def _successors(process: CompiledProcess, task_spec: Any) -> list[Any]:
+    """What can follow a task spec: its outputs, the start of a process it calls, the body of a loop."""
+    following = list(task_spec.outputs)
+    called = getattr(task_spec, "spec", None)
+    if isinstance(called, str) and called in process.subprocess_specs:
+        following.append(process.subprocess_specs[called].start)
+    child = getattr(task_spec, "task_spec", None)
+    if isinstance(child, str) and child in task_spec._wf_spec.task_specs:
+        following.append(task_spec._wf_spec.task_specs[child])
+    return following
+
+
+def _walk(process: CompiledProcess, starts: Iterable[Any]) -> dict[str, int]:
+    """Element id -> fewest steps from `starts` to it, following the flow into called processes."""
+    ranks: dict[str, int] = {}
+    seen: set[int] = set()
+    queue = deque((s, 0) for s in starts)
+    while queue:
+        task_spec, depth = queue.popleft()
+        if id(task_spec) in seen:
+            continue
+        seen.add(id(task_spec))
+        element = getattr(task_spec, "bpmn_id", None)
+        if element and element not in ranks:
+            ranks[element] = depth
+        queue.extend((n, depth + 1) for n in _successors(process, task_spec))
+    return ranks
+
+
+def _read_plan(process: CompiledProcess) -> Plan:
+    ranks = _walk(process, [process.spec.start])
+    last = max(ranks.values(), default=0) + 1
+    steps: dict[str, Step] = {}
+    milestones: list[MilestoneSpec] = []
+    attached: dict[str, str] = {}
+    for task_spec in process.task_specs():
+        if isinstance(task_spec, BoundaryEventSplit):
+            watched = [o for o in task_spec.outputs if not isinstance(o, BoundaryEvent)]
+            for event in task_spec.outputs:
+                if isinstance(event, BoundaryEvent) and watched:
+                    attached[event.bpmn_id] = watched[0].bpmn_id
+    variables: set[str] = set()
+    for task_spec in process.task_specs():
+        element = getattr(task_spec, "bpmn_id", None)
+        if not element:
+            continue
+        props = properties(task_spec)
+        rank = ranks.get(element, last)
+        if getattr(task_spec, "manual", False) and element not in steps:
+            steps[element] = Step(element, task_spec.bpmn_name or element, props.get("week"), props.get("clock"),
+                                  rank)
+            if props.get("clock"):
+                variables.add(props["clock"])
+            variables |= _names(props.get("week"))
+        definition = getattr(task_spec, "event_definition", None)
+        if props.get("milestone") and isinstance(definition, TimerEventDefinition):
+            source = definition.expression if isinstance(definition.expression, str) else None
+            milestones.append(MilestoneSpec(element, props["milestone"], source, attached.get(element), rank))
+            variables |= _names(source)
+    ordered = tuple(sorted(steps.values(), key=lambda s: (s.rank, s.element)))
+    clocks_used = {s.clock for s in ordered if s.clock}
+    return Plan(ordered, tuple(sorted(milestones, key=lambda m: (m.rank, m.element))),
+                _labels(process, clocks_used), frozenset(variables))
+
+
+def _names(source: str | None) -> set[str]:
+    """The data variables an expression reads (none for a plain number or an unreadable expression)."""
+    if not source or source.lstrip("-").isdigit():
+        return set()
+    try:
+        return expressions.names_in(source) - set(expressions.HELPERS) - {"defined"}
+    except ExpressionError:
+        return set()
+
+
+def _labels(process: CompiledProcess, variables: set[str]) -> dict[str, str]:
+    """What the forms call each clock variable (the title of the field that records it)."""
+    labels: dict[str, str] = {}
+    for name in sorted(process.files):
+        if not (name.startswith("forms/") and name.endswith(".schema.json")):
+            continue
+        try:
+            schema = json.loads(process.files[name])
+        except ValueError:
+            continue
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        if not isinstance(properties, dict):
+            continue
+        for variable in variables - labels.keys():
+            field = properties.get(variable)
+            if isinstance(field, dict) and isinstance(field.get("title"), str):
+                labels[variable] = field["title"]
+    return {v: labels.get(v, v.replace("_", " ").capitalize()) for v in variables}
+
+
+# ------------------------------------------------------------------------------------------ what the case holds
+@dataclass(frozen=True)
+class CaseFacts:
+    """The few things of a running workflow the clock needs: variables it reads, elements done or still ahead."""
+
+    data: Mapping[str, Any]
+    completed: frozenset[str] = frozenset()
+    reachable: frozenset[str] | None = None
+
+
+def facts_of(process: CompiledProcess, workflow: Any) -> CaseFacts:
+    """Read, from a restored workflow, only the variables the timetable uses and which elements are done or ahead."""
+    wanted = plan_of(process).variables
+    data: dict[str, Any] = {}
+    completed: set[str] = set()
+    live: list[Any] = []
+    for task in workflow.get_tasks():
+        if task.state not in _WITH_DATA:
+            continue
+        data.update({k: v for k, v in task.data.items() if k in wanted})
+        element = getattr(task.task_spec, "bpmn_id", None)
+        if task.state == TaskState.COMPLETED and element:
+            completed.add(element)
+        elif task.state in _LIVE:
+            live.append(task.task_spec)
+    return CaseFacts(data, frozenset(completed), frozenset(_walk(process, live)))
+
+
+# ------------------------------------------------------------------------------------------ the review clock
+@dataclass(frozen=True)
+class Timetable:
+    """One clock of the procedure: weeks counted from a date the case records."""
+
+    variable: str
+    label: str
+    weeks: int
+    anchor: datetime | None
+    week: int | None
+    provisional: bool = False
+
+    @property
+    def ends(self) -> datetime | None:
+        """When its last planned week falls due."""
+        return self.anchor + timedelta(weeks=self.weeks) if self.anchor is not None else None
+
+    @property
+    def overrun(self) -> bool:
+        """True once the case is past the last planned week."""
+        return self.week is not None and self.week > self.weeks
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A deadline the diagram marks, with its date and days left (or how it was met)."""
+
+    element: str
+    title: str
+    due: datetime | None
+    days_left: int | None
+    status: str
+    met_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReviewClock:
+    """Where a case stands: the timetable it is on (week n of N), every timetable, and the milestones."""
+
+    completed: bool
+    current: Timetable | None
+    timetables: tuple[Timetable, ...]
+    milestones: tuple[Milestone, ...]
+
+
+def _date(value: Any) -> datetime | None:
+    try:
+        return expressions.to_datetime(value)
+    except ExpressionError:
+        return None
+
+
+def _week_number(source: str | None, data: Mapping[str, Any], now: datetime) -> int | None:
+    """A `week` property as a number: a literal, or an expression over the case data."""
+    if not source:
+        return None
+    if source.lstrip("-").isdigit():
+        return int(source)
+    try:
+        with clocks.using(clocks.FrozenClock(now)):
+            value = expressions.evaluate(source, data)
+    except ExpressionError:
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _current_week(anchor: datetime, now: datetime) -> int:
+    """Week n of a timetable: week 1 is the first seven days from the anchor, week 0 is before it."""
+    return max(1, week_of(anchor, now)) if now >= anchor else 0
+
+
+def timetables(process: CompiledProcess, facts: CaseFacts, now: datetime) -> tuple[Timetable, ...]:
+    """Every clock of the diagram in flow order, each as long as its largest planned week."""
+    plan = plan_of(process)
+    longest: dict[str, int] = {}
+    for step in plan.steps:
+        week = _week_number(step.week, facts.data, now)
+        if step.clock and week is not None:
+            longest[step.clock] = max(longest.get(step.clock, 0), week)
+    found = []
+    for variable in longest:
+        anchor = _date(facts.data.get(variable))
+        found.append(Timetable(variable, plan.clock_labels[variable], longest[variable], anchor,
+                               _current_week(anchor, now) if anchor is not None else None))
+    return tuple(found)
+
+
+def review_clock(process: CompiledProcess, facts: CaseFacts, rows: Sequence[TaskRow], timers: Sequence[TimerRow],
+                 started_at: datetime, now: datetime, completed: bool = False) -> ReviewClock:
+    """The case's clock: week n of N on the latest timetable that has started, and the diagram's milestones.
+
+    Before any clock's date is recorded, the first timetable is counted provisionally from the case's start.
+    """
+    found = timetables(process, facts, now)
+    started = [t for t in found if t.anchor is not None]
+    current: Timetable | None = started[-1] if started else None
+    if current is None and found:
+        first = found[0]
+        current = Timetable(first.variable, first.label, first.weeks, started_at, _current_week(started_at, now),
+                            provisional=True)
+    return ReviewClock(completed, current, found, milestones(process, facts, rows, timers, now))
+
+
+def milestones(process: CompiledProcess, facts: CaseFacts, rows: Sequence[TaskRow], timers: Sequence[TimerRow],
+               now: datetime) -> tuple[Milestone, ...]:
+    """Each `milestone` timer: its date (its timer, else its timeDate over the case data), days left or how met."""
+    found = []
+    for spec in plan_of(process).milestones:
+        own = [t for t in timers if t.name == spec.element]
+        fired = any(t.fired_at is not None for t in own)
+        due = own[-1].due_at if own else _milestone_date(spec, facts.data, now)
+        watched = [r for r in rows if r.name == spec.attached_to]
+        done = spec.attached_to is not None and (
+            spec.attached_to in facts.completed or (bool(watched) and all(r.state == "completed" for r in watched)))
+        met_at = max((r.completed_at for r in watched if r.completed_at), default=None) if done else None
+        if done:
+            late = fired or (due is not None and met_at is not None and met_at > due)
+            found.append(Milestone(spec.element, spec.title, due, None, MET_LATE if late else MET, met_at))
+            continue
+        ahead = facts.reachable is None or spec.element in facts.reachable or spec.attached_to in facts.reachable
+        if not ahead and not own:
+            found.append(Milestone(spec.element, spec.title, due, None, NOT_APPLICABLE))
+        elif due is None:
+            found.append(Milestone(spec.element, spec.title, None, None, NOT_SET))
+        else:
+            found.append(Milestone(spec.element, spec.title, due, days_left(due, now),
+                                   OVERDUE if fired or due < now else DUE))
+    return tuple(found)
+
+
+def _milestone_date(spec: MilestoneSpec, data: Mapping[str, Any], now: datetime) -> datetime | None:
+    """A milestone's date from its timer's expression (None while the data it needs is missing)."""
+    if not spec.expression:
+        return None
+    try:
+        with clocks.using(clocks.FrozenClock(now)):
+            value = expressions.evaluate(spec.expression, data)
+    except ExpressionError:
+        return None
+    return _date(value)
+
+
+# ------------------------------------------------------------------------------------------ the timeline
+@dataclass(frozen=True)
+class Occurrence:
+    """One time a step was (or is being) done: for one agency, or one round of a loop."""
+
+    agency: str | None
+    started: datetime
+    completed: datetime | None
+    planned: datetime | None
+    status: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One step of the timeline: planned week and date against what happened."""
+
+    element: str
+    title: str
+    week: int | None
+    planned: datetime | None
+    status: str
+    occurrences: tuple[Occurrence, ...] = ()
+    behind: bool = False
+
+    @property
+    def started(self) -> datetime | None:
+        """When the step first became ready."""
+        return min((o.started for o in self.occurrences), default=None)
+
+    @property
+    def completed(self) -> datetime | None:
+        """When the step was last completed, once nothing of it is still open."""
+        if not self.occurrences or any(o.completed is None for o in self.occurrences):
+            return None
+        return max(o.completed for o in self.occurrences if o.completed is not None)
+
+
+@dataclass(frozen=True)
+class Section:
+    """The steps of one timetable in week order (timetable None: steps done outside any timetable)."""
+
+    timetable: Timetable | None
+    entries: tuple[Entry, ...]
+
+
+_SEVERITY = {OVERDUE: 5, OPEN: 4, LATE: 3, ON_TIME: 2, DONE: 1, NOT_REACHED: 0}
+
+
+def _status(completed: datetime | None, deadline: datetime | None, now: datetime) -> str:
+    """On time or late by calendar day against the deadline (just done without one); open or overdue while not."""
+    if completed is not None:
+        if deadline is None:
+            return DONE
+        return LATE if completed.date() > deadline.date() else ON_TIME
+    return OVERDUE if deadline is not None and now.date() > deadline.date() else OPEN
+
+
+def timeline(process: CompiledProcess, facts: CaseFacts, rows: Sequence[TaskRow], now: datetime
+             ) -> tuple[Section, ...]:
+    """The diagram's timetabled steps, per clock in week order, planned against actual; then other steps done.
+
+    A step the case can no longer reach (another branch was taken) and never did is left out.
+    """
+    tables = {t.variable: t for t in timetables(process, facts, now)}
+    by_element: dict[str, list[TaskRow]] = {}
+    for row in sorted(rows, key=lambda r: (r.created_at, r.agency or "")):
+        by_element.setdefault(row.name, []).append(row)
+    planned: dict[str, list[tuple[int, int, str, Entry]]] = {v: [] for v in tables}
+    other: list[Entry] = []
+    for step in plan_of(process).steps:
+        happened = by_element.get(step.element, [])
+        week = _week_number(step.week, facts.data, now)
+        table = tables.get(step.clock or "")
+        if table is None or week is None:
+            if happened:
+                other.append(_entry(step, None, None, happened, now))
+        elif happened or facts.reachable is None or step.element in facts.reachable:
+            planned[table.variable].append((week, step.rank, step.element, _entry(step, week, table.anchor,
+                                                                                  happened, now)))
+    sections = [Section(tables[v], tuple(e for *_, e in sorted(planned[v], key=lambda p: p[:3])))
+                for v in tables if planned[v]]
+    if other:
+        sections.append(Section(None, tuple(sorted(other, key=lambda e: e.started or now))))
+    return tuple(sections)
+
+
+def _entry(step: Step, week: int | None, anchor: datetime | None, happened: list[TaskRow], now: datetime) -> Entry:
+    """One timeline row: each occurrence judged by calendar day against its planned date (else its due date)."""
+    planned = anchor + timedelta(weeks=week) if anchor is not None and week is not None else None
+    occurrences = []
+    for row in happened:
+        own = anchor + timedelta(weeks=row.week) if anchor is not None and row.week is not None else planned
+        deadline = own if own is not None else row.due_at
+        completed = row.completed_at if row.state == "completed" else None
+        occurrences.append(Occurrence(row.agency, row.created_at, completed, own, _status(completed, deadline, now)))
+    status = max((o.status for o in occurrences), key=_SEVERITY.__getitem__, default=NOT_REACHED)
+    behind = not occurrences and planned is not None and now.date() > planned.date()
+    return Entry(step.element, step.title, week, planned, status, tuple(occurrences), behind)
