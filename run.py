@@ -8,7 +8,7 @@ import sys
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from engine.authoring.versions import check_diagrams, deploy
 from engine.bootstrap import build_services
@@ -81,7 +81,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def cmd_start_case(args: argparse.Namespace) -> int:
     """Start a case of a board as a user."""
-    data = json.loads(Path(args.data).read_text()) if args.data else None
+    data = args.data
     record = start_case(_services(args), args.board, args.user, data)
     print(f"started {record.reference} (case {record.id})")
     return 0
@@ -118,7 +118,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def cmd_complete(args: argparse.Namespace) -> int:
     """Complete a task with form data read from a JSON file."""
-    data = json.loads(Path(args.data).read_text()) if args.data else {}
+    data = args.data or {}
     done = complete_task(_services(args), args.task_id, args.user, data)
     print(f"completed; case {done.case.reference} is {done.case.status}")
     return 0
@@ -152,7 +152,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 def cmd_fire_timers(args: argparse.Namespace) -> int:
     """Fire every timer due now (or at --now)."""
-    clock = FrozenClock(datetime.fromisoformat(args.now)) if args.now else None
+    clock = FrozenClock(args.now) if args.now else None
     print(f"fired timers on {fire_due_timers(_services(args, clock), limit=10_000)} case(s)")
     return 0
 
@@ -228,9 +228,47 @@ def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that answers a mistake in one line (and exit 2), naming the command and pointing at --help."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print `<command>: <message>` and exit 2."""
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def instant(text: str) -> datetime:
+    """An ISO date or date-time; without an offset it is read in the configured zone (Europe/London)."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date or time like 2027-01-16 or 2027-01-16T09:00"
+                                         ) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=config.time_zone())
+
+
+def json_file(text: str) -> dict[str, Any]:
+    """A JSON object read from a file."""
+    try:
+        data = json.loads(Path(text).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {text}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"{text} is not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise argparse.ArgumentTypeError(f"{text} must hold a JSON object of form fields")
+    return data
+
+
+def existing_path(text: str) -> str:
+    """A file or folder that exists."""
+    if not Path(text).exists():
+        raise argparse.ArgumentTypeError(f"no file or folder {text}")
+    return text
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
-    p = argparse.ArgumentParser(prog="run.py", description=__doc__)
+    p = OneLineParser(prog="run.py", description=__doc__)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
     sub = p.add_subparsers(dest="command")
@@ -239,14 +277,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("init-db", help="create or migrate the database")
     for name, func_help in (("deploy", "validate and store diagrams"), ("check-diagram", "validate only")):
         s = sub.add_parser(name, help=func_help)
-        s.add_argument("paths", nargs="+")
+        s.add_argument("paths", nargs="+", type=existing_path)
         if name == "deploy":
             s.add_argument("--user", default=None)
     sub.add_parser("seed-users", help="create the demo users")
     s = sub.add_parser("start-case")
     s.add_argument("--board", required=True)
     s.add_argument("--user", required=True)
-    s.add_argument("--data")
+    s.add_argument("--data", type=json_file, help="a JSON file of the first task's answers")
     sub.add_parser("cases")
     sub.add_parser("versions")
     s = sub.add_parser("tasks")
@@ -254,7 +292,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("complete")
     s.add_argument("task_id")
     s.add_argument("--user", required=True)
-    s.add_argument("--data")
+    s.add_argument("--data", type=json_file, help="a JSON file of the form's answers")
     s = sub.add_parser("token", help="issue an API bearer token")
     s.add_argument("--user", required=True)
     s = sub.add_parser("password", help="set a password (read from standard input)")
@@ -266,7 +304,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--case", type=int)
     s.add_argument("--agency")
     s = sub.add_parser("fire-timers")
-    s.add_argument("--now", help="ISO instant to treat as now (with offset)")
+    s.add_argument("--now", type=instant,
+                   help="the date or time to treat as now; without an offset, in SCR_TIME_ZONE (Europe/London)")
     sub.add_parser("mail", help="queue and deliver e-mail once")
     s = sub.add_parser("worker")
     s.add_argument("--poll", type=float, default=1.0)
@@ -303,6 +342,17 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # never a traceback: one line a person can act on
+        print(f"run.py {args.command or 'demo'}: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an error's message (database drivers write several)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no details"
 
 
 if __name__ == "__main__":

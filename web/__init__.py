@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
 
 from engine.casework.services import Services
-from web import auth, errors
+from web import auth, errors, words
 from web.accounts import Passwords, Throttle
 from web.admin import pages as admin
 from web.api import routes as api
@@ -41,6 +42,14 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
     auth.init_app(app)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, api.bp):
         app.register_blueprint(blueprint)
+
+    words.init_app(app, services.catalogue.agencies)
+    icon = (Path(app.static_folder or "") / "favicon.svg").read_bytes()
+
+    @app.get("/favicon.ico")
+    def favicon() -> Any:
+        """The tab icon, for browsers that ask for it before reading the page's link."""
+        return Response(icon, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
     @app.after_request
     def security_headers(response: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.casework.mail import DEFAULT_BASE_URL, MailSettings
 from engine.casework.mailer import DEFAULT_SENDER
@@ -20,6 +21,15 @@ def database_url(default_file: Path | None = None) -> str:
     path = default_file or ROOT / "instance" / "scr.sqlite3"
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
+
+
+def time_zone() -> ZoneInfo:
+    """The zone dates without an offset are read in (SCR_TIME_ZONE, Europe/London by default)."""
+    name = os.environ.get("SCR_TIME_ZONE", "Europe/London")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"SCR_TIME_ZONE={name!r} is not a time zone (e.g. Europe/London)") from exc
 
 
 def forms_dir() -> Path:

@@ -94,3 +94,54 @@ def test_check_diagram_accepts_the_procedures_and_names_the_element_of_a_hostile
     listed = run_cli("cases", database=database)
     assert listed.returncode == 0 and listed.stdout == ""
     assert not Path("/tmp/pwned").exists()
+
+
+MALFORMED = [
+    ("frobnicate",),
+    ("--port", "eighty"),
+    ("deploy",),
+    ("deploy", "no/such/folder"),
+    ("check-diagram", "no/such/file.bpmn"),
+    ("start-case", "--board", "dorset"),
+    ("start-case", "--board", "dorset", "--user", "dorset.referrer", "--data", "no-such-file.json"),
+    ("start-case", "--board", "dorset", "--user", "dorset.referrer", "--data", "NOT_JSON"),
+    ("tasks",),
+    ("complete", "--user", "dorset.referrer"),
+    ("complete", "some-task", "--user", "dorset.referrer", "--data", "A_LIST"),
+    ("token",),
+    ("password",),
+    ("assign", "--user", "dorset.admin"),
+    ("assign", "--user", "dorset.admin", "--role", "lscb_chair", "--case", "first"),
+    ("fire-timers", "--now", "next tuesday"),
+    ("fire-timers", "--now", "2027-13-45"),
+    ("worker", "--poll", "often"),
+]
+
+
+@pytest.mark.parametrize("args", MALFORMED, ids=[" ".join(a) for a in MALFORMED])
+def test_every_command_answers_malformed_arguments_in_one_line_with_exit_2(
+        tmp_path: Path, args: tuple[str, ...]) -> None:
+    (tmp_path / "not.json").write_text("{not json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    args = tuple({"NOT_JSON": str(tmp_path / "not.json"), "A_LIST": str(tmp_path / "list.json")}.get(a, a)
+                 for a in args)
+    answer = run_cli(*args, database=tmp_path / "cli.sqlite3")
+    assert answer.returncode == 2, answer
+    assert "Traceback" not in answer.stderr
+    assert len(answer.stderr.strip().splitlines()) == 1, answer.stderr
+    assert "--help" in answer.stderr, "it says where to read how to use the command"
+
+
+def test_a_date_without_an_offset_is_read_as_london_time(tmp_path: Path) -> None:
+    db = tmp_path / "cli.sqlite3"
+    assert run_cli("init-db", database=db).returncode == 0
+    answer = run_cli("fire-timers", "--now", "2027-01-16", database=db)
+    assert answer.returncode == 0 and "fired timers on 0 case(s)" in answer.stdout, answer.stderr
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    answer = subprocess.run([sys.executable, str(ROOT / "run.py"), "cases"], capture_output=True, text=True,
+                            env=env, cwd=ROOT, timeout=120)
+    assert answer.returncode == 1 and "Traceback" not in answer.stderr
+    assert len(answer.stderr.strip().splitlines()) == 1 and "OperationalError" in answer.stderr

@@ -75,6 +75,7 @@ def matrix(scene: Scene) -> dict[tuple[str, str], Rule]:
     role = {"username": "dorset.police.imr", "role": scene.role, "agency": "police"}
     rules = [
         Rule("GET", "/login", everyone(OK, OK)),
+        Rule("GET", "/favicon.ico", everyone(OK, OK)),
         Rule("GET", "/", everyone(OK)),
         Rule("GET", "/cases/", everyone(OK)),
         Rule("GET", "/cases/new", everyone(OK)),

@@ -173,3 +173,21 @@ def test_every_page_forbids_framing_caching_and_referrers(browser: Browser) -> N
         assert "unsafe-inline" not in headers["Content-Security-Policy"]
         assert (headers["Cache-Control"], headers["Referrer-Policy"]) == ("no-store", "no-referrer")
         assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_browser_tab_gets_an_icon_before_anyone_signs_in(browser: Browser) -> None:
+    icon = browser.client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert b"<svg" in icon.data
+    assert 'rel="icon"' in browser.client.get("/login").get_data(as_text=True)
+
+
+def test_pages_name_agencies_and_count_in_plain_words(app: Flask, services: Services) -> None:
+    from web.words import agency_name, counted
+
+    assert agency_name(services.catalogue.agencies, "social_care") == "Children's Services - Social Care"
+    assert agency_name(services.catalogue.agencies, "unheard_of") == "unheard_of"
+    assert (counted(1, "task"), counted(2, "task"), counted(0, "person", "people")) == ("1 task", "2 tasks", "0 people")
+    with app.test_request_context():
+        rendered = app.jinja_env.from_string("{{ 'police' | agency }}; {{ 3 | counted('case') }}").render()
+    assert rendered == "Police; 3 cases"
