@@ -8,6 +8,7 @@ NotPermitted, so probing ids learns nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Literal
 
 from engine.casework.services import Services
@@ -62,33 +63,31 @@ def reads_case_file(assignments: Sequence[Assignment], board: str, case_id: int,
     return False
 
 
+def done_by(who: str | None, at: datetime | None) -> Conflict:
+    """The refusal of a task someone else has completed, naming them and when."""
+    return Conflict(f"this task was completed by {who} at {f'{at:%d %b %Y %H:%M}' if at else 'a moment ago'}")
+
+
 def ensure_ready(row: TaskRow) -> TaskRow:
     """The row, if still ready; else Conflict naming who completed it and when."""
     if row.state != "ready":
-        when = f"{row.completed_at:%d %b %Y %H:%M}" if row.completed_at is not None else "a moment ago"
-        raise Conflict(f"this task was completed by {row.completed_by} at {when}")
+        raise done_by(row.completed_by, row.completed_at)
     return row
 
 
 def task_for(services: Services, uow: UnitOfWork, task_id: str, username: str, *, standing: Standing = "actor",
-             ready: bool = True, lock: bool = False) -> tuple[TaskRow, CaseRecord]:
+             ready: bool = True) -> tuple[TaskRow, CaseRecord]:
     """A task and its case, if `username` has the standing to act on it.
 
     `standing`: "actor" holds a role covering the task; "actor or administrator" also lets an administrator of
     the case's board through; "administrator" lets only them through. Raises NotFound when there is no such
     task or the person lacks the standing (checked before anything else is said about the task), then
-    Conflict naming who completed it when `ready` is asked for and it is done. With `lock`, the case is locked
-    before the task is read (PostgreSQL `FOR UPDATE`; SQLite's write lock is already held), so steps on one
-    case queue instead of colliding and the task's state read here is the latest committed one.
+    Conflict naming who completed it when `ready` is asked for and it is done.
     """
     row = uow.tasks.get(task_id)
     if row is None:
         raise NotFound("no such task")
-    case = uow.cases.get(row.case_id, for_update=lock)
-    if lock:
-        row = uow.tasks.get(task_id)
-        if row is None:
-            raise NotFound("no such task")
+    case = uow.cases.get(row.case_id)
     return check_task(services, uow, row, case, username, standing=standing, ready=ready), case
 
 
@@ -103,12 +102,17 @@ def check_task(services: Services, uow: UnitOfWork, row: TaskRow, case: CaseReco
     return ensure_ready(row) if ready else row
 
 
-def readable_case(uow: UnitOfWork, case_id: int, username: str) -> CaseRecord:
-    """The case, if the user holds a role on it or on its board (NotFound otherwise: a denied read)."""
+def _case(uow: UnitOfWork, case_id: int) -> CaseRecord:
+    """The case, or NotFound that says no more than 'no such case'."""
     try:
-        case = uow.cases.get(case_id)
+        return uow.cases.get(case_id)
     except NotFound:
         raise NotFound("no such case") from None
+
+
+def readable_case(uow: UnitOfWork, case_id: int, username: str) -> CaseRecord:
+    """The case, if the user holds a role on it or on its board (NotFound otherwise: a denied read)."""
+    case = _case(uow, case_id)
     if not any(a.case_id == case.id or (a.case_id is None and a.board == case.board)
                for a in uow.people.assignments_of(username)):
         raise NotFound("no such case")
@@ -117,10 +121,7 @@ def readable_case(uow: UnitOfWork, case_id: int, username: str) -> CaseRecord:
 
 def administered_case(services: Services, uow: UnitOfWork, case_id: int, admin: str) -> CaseRecord:
     """The case, if `admin` administers its board (NotFound otherwise)."""
-    try:
-        case = uow.cases.get(case_id)
-    except NotFound:
-        raise NotFound("no such case") from None
+    case = _case(uow, case_id)
     if not administers(uow.people.assignments_of(admin), case.board, services.catalogue):
         raise NotFound("no such case")
     return case

@@ -43,6 +43,6 @@ def _start_case(services: Services, board_code: str, username: str, data: dict[s
             uow.people.assign(Assignment(username, initiator.role, board.code, record.id))
         uow.events.append(EventRow(record.id, now, "case_started", username,
                                    {"reference": reference, "version": version_id, "hash": process.content_hash}))
-        record_step(uow, record, case, result, username, now)
+        record_step(uow, record, case, [(result, username)], now)
         uow.commit()
         return record

@@ -5,13 +5,13 @@ together (one restore, each task completed in turn, one save), each with its own
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from engine.casework.access import check_task, ensure_ready
+from engine.casework.access import check_task, done_by
 from engine.casework.combining import Pending
 from engine.casework.services import Services
-from engine.casework.steps import project, record_step, run_again_when_stale, save
+from engine.casework.steps import record_step, run_again_when_stale, save
 from engine.errors import Claimed, EngineError, NotFound, WorkflowFailed
 from engine.ports import CaseRecord, EventRow, SubmissionRecord, TaskRow, UnitOfWork
 from engine.workflow.runtime import Case, StepResult
@@ -68,16 +68,12 @@ def _write(services: Services, mine: Pending, take: Callable[[], list[Pending]])
     last retry reaches every caller through the Combiner)."""
     batch = [mine]
 
-    def once(attempt: int) -> list[Completed | EngineError]:
-        with services.uow() as uow:
-            record = uow.cases.get(mine.request.case_id, for_update=True)
-            batch.extend(take())  # whoever queued behind us while we waited for the case is written with us
-            outcomes = _complete_all(services, uow, record, [p.request for p in batch], attempt)
-            uow.commit()
-            return outcomes
+    def joined() -> list[_Request]:
+        batch.extend(take())  # whoever queued behind us while we waited for the case is written with us
+        return [pending.request for pending in batch]
 
     try:
-        outcomes = run_again_when_stale(once)
+        outcomes = run_again_when_stale(lambda attempt: _write_once(services, mine.request.case_id, joined, attempt))
     except _OneByOne:
         outcomes = [_alone(services, pending.request) for pending in batch]
     for pending, outcome in zip(batch, outcomes, strict=True):
@@ -86,18 +82,22 @@ def _write(services: Services, mine: Pending, take: Callable[[], list[Pending]])
 
 def _alone(services: Services, request: _Request) -> Completed | EngineError:
     """One request written on its own (after a shared write failed): its result, or the error for its caller."""
-
-    def once(attempt: int) -> Completed | EngineError:
-        with services.uow() as uow:
-            record = uow.cases.get(request.case_id, for_update=True)
-            [outcome] = _complete_all(services, uow, record, [request], attempt)
-            uow.commit()
-            return outcome
-
     try:
-        return run_again_when_stale(once)
+        [outcome] = run_again_when_stale(lambda attempt: _write_once(services, request.case_id, lambda: [request],
+                                                                     attempt))
     except EngineError as failed:  # its own diagram failure, or a case that kept changing: for this caller only
         return failed
+    return outcome
+
+
+def _write_once(services: Services, case_id: int, requests: Callable[[], list[_Request]],
+                attempt: int) -> list[Completed | EngineError]:
+    """Lock the case, complete the requests (asked for once it is locked) and commit."""
+    with services.uow() as uow:
+        record = uow.cases.get(case_id, for_update=True)
+        outcomes = _complete_all(services, uow, record, requests(), attempt)
+        uow.commit()
+        return outcomes
 
 
 def _complete_all(services: Services, uow: UnitOfWork, record: CaseRecord, requests: list[_Request],
@@ -115,8 +115,7 @@ def _complete_all(services: Services, uow: UnitOfWork, record: CaseRecord, reque
         try:
             row = _ready_row(services, uow, record, request)
             if request.task_id in completed_by:  # done a moment ago in this very write
-                row = ensure_ready(replace(row, state="completed", completed_by=completed_by[request.task_id],
-                                           completed_at=now))
+                raise done_by(completed_by[request.task_id], now)
             data = dict(request.answers)
             # Refusals (not found, not ready, invalid answers) come before the workflow changes; a diagram failing
             # part-way leaves it changed, so then each request is written again on its own.
@@ -143,10 +142,7 @@ def _complete_all(services: Services, uow: UnitOfWork, record: CaseRecord, reque
         uow.events.append(EventRow(record.id, now, "task_completed", request.username,
                                    {"task": row.name, "title": row.title, "role": row.role, "agency": row.agency,
                                     "fields": sorted(data), "retries": attempt}))
-        record_step(uow, record, case, result, request.username, now, projected=False)
-    project(uow, record, case, now)
-    if case.completed:
-        uow.events.append(EventRow(record.id, now, "case_completed", steps[-1][0].username, {}))
+    record_step(uow, record, case, [(result, request.username) for request, _row, _data, result in steps], now)
     return [d if isinstance(d, EngineError) else Completed(record, d[1], attempt) for d in done]
 
 

@@ -4,7 +4,7 @@ on fresh state when another step on the same case saved first."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -19,9 +19,9 @@ RETRIES = 8  # eight agencies finishing at once: the last can lose to each of th
 def run_again_when_stale(step: Callable[[int], T], retries: int = RETRIES) -> T:
     """`step(attempt)`, run again on fresh state (attempt + 1) when another step on the case saved first.
 
-    Steps on one case queue on its lock (`access.task_for(lock=True)`), so a stale save means a writer that did
-    not queue; the step is still valid (its task is re-read and still ready), so it runs again, at most
-    `retries` times, then the StaleCase (a Conflict) is raised.
+    Steps on one case queue on its lock (`cases.get(..., for_update=True)` before the state is read), so a
+    stale save means a writer that did not queue; the step is still valid (its task is re-read and still
+    ready), so it runs again, at most `retries` times, then the StaleCase (a Conflict) is raised.
     """
     for attempt in range(retries):
         try:
@@ -39,7 +39,7 @@ def save(uow: UnitOfWork, record: CaseRecord, case: Case, now: datetime) -> Case
     return uow.cases.save(record)
 
 
-def project(uow: UnitOfWork, record: CaseRecord, case: Case, now: datetime) -> None:
+def _project(uow: UnitOfWork, record: CaseRecord, case: Case, now: datetime) -> None:
     """Write the inbox and timer rows of a case from its loaded workflow (same transaction as the step)."""
     assert record.id is not None
     uow.tasks.replace_for_case(record.id, [
@@ -49,24 +49,24 @@ def project(uow: UnitOfWork, record: CaseRecord, case: Case, now: datetime) -> N
     uow.timers.replace_for_case(record.id, [TimerRow(t.id, record.id, t.name, t.due_at) for t in case.waiting_timers()])
 
 
-def record_step(uow: UnitOfWork, record: CaseRecord, case: Case, result: StepResult, actor: str | None,
-                now: datetime, projected: bool = True) -> None:
-    """Projections (unless the caller writes them once for several steps), notices, role assignments and audit
-    events of one step."""
+def record_step(uow: UnitOfWork, record: CaseRecord, case: Case, steps: Sequence[tuple[StepResult, str | None]],
+                now: datetime) -> None:
+    """The records of the steps just run on a loaded case: its task and timer rows (once), then each step's
+    notices and role assignments with its actor, and the case's completion."""
     assert record.id is not None
-    if projected:
-        project(uow, record, case, now)
-    for notice in result.notices:
-        uow.notices.add(NoticeRow(record.id, now, notice.role, notice.agency, notice.kind, notice.message,
-                                  notice.element))
-        uow.events.append(EventRow(record.id, now, "notice", None,
-                                   {"role": notice.role, "kind": notice.kind, "element": notice.element,
-                                    "agency": notice.agency}))
-    for role, username, agency in result.assignments:
-        if uow.people.get_user(username) is None:
-            raise NotFound(f"no user called {username!r} to assign as {role}")
-        uow.people.assign(Assignment(username, role, record.board, record.id, agency))
-        uow.events.append(EventRow(record.id, now, "role_assigned", actor,
-                                   {"role": role, "user": username, "agency": agency}))
-    if projected and case.completed:
-        uow.events.append(EventRow(record.id, now, "case_completed", actor, {}))
+    _project(uow, record, case, now)
+    for result, actor in steps:
+        for notice in result.notices:
+            uow.notices.add(NoticeRow(record.id, now, notice.role, notice.agency, notice.kind, notice.message,
+                                      notice.element))
+            uow.events.append(EventRow(record.id, now, "notice", None,
+                                       {"role": notice.role, "kind": notice.kind, "element": notice.element,
+                                        "agency": notice.agency}))
+        for role, username, agency in result.assignments:
+            if uow.people.get_user(username) is None:
+                raise NotFound(f"no user called {username!r} to assign as {role}")
+            uow.people.assign(Assignment(username, role, record.board, record.id, agency))
+            uow.events.append(EventRow(record.id, now, "role_assigned", actor,
+                                       {"role": role, "user": username, "agency": agency}))
+    if case.completed:
+        uow.events.append(EventRow(record.id, now, "case_completed", steps[-1][1] if steps else None, {}))

@@ -34,7 +34,7 @@ def fire_due_timers(services: Services, limit: int = 100) -> int:
             uow.timers.mark_fired(timer.id, now)
             uow.events.append(EventRow(record.id, now, "timer_fired", None,
                                        {"timer": timer.name, "due_at": timer.due_at.isoformat()}))
-            record_step(uow, record, case, result, None, now)
+            record_step(uow, record, case, [(result, None)], now)
             uow.commit()
             fired += 1
     return fired
