@@ -112,7 +112,10 @@ def _conditions(schema: Spec, built: Mapping[str, Field]) -> dict[str, list[str]
     return found
 
 
-def _build(schema: Spec, ui_schema: Spec, values: Mapping[str, Any], people: Sequence[tuple[str, str]],
+People = Mapping[str, Sequence[tuple[str, str]]]  # role -> (username, label) of those a picker offers
+
+
+def _build(schema: Spec, ui_schema: Spec, values: Mapping[str, Any], people: People,
            prefix: str, grow: Mapping[str, int] | None = None) -> list[Field]:
     props: Mapping[str, Spec] = schema.get("properties", {})
     asked = [n for n in ui_schema.get("ui:order", []) if n in props]
@@ -130,8 +133,9 @@ def _build(schema: Spec, ui_schema: Spec, values: Mapping[str, Any], people: Seq
                      description=" ".join(str(t) for t in (spec.get("description"), ui.get("ui:help")) if t),
                      placeholder=str(ui.get("ui:placeholder", "")))
         if widget.startswith("person"):
-            known = {u for u, _ in people}
-            item.options = [*people, *((v, v) for v in item.values if v not in known)]
+            offered = list(people.get(str(spec["x-assign-role"]), []))
+            known = {u for u, _ in offered}
+            item.options = [*offered, *((v, v) for v in item.values if v not in known)]
         elif _kind(spec) == "boolean":
             item.options = YES_NO
         else:
@@ -152,6 +156,53 @@ def _build(schema: Spec, ui_schema: Spec, values: Mapping[str, Any], people: Seq
     return list(built.values())
 
 
+@dataclass
+class Section:
+    """A titled group of a form's top-level fields (a `ui:sections` entry); an untitled one holds the fields
+    no section lists."""
+
+    title: str
+    description: str = ""
+    fields: list[Field] = field(default_factory=list)
+
+
+class Fields(list[Field]):
+    """A form's field tree: the top-level fields in their usual order, as a plain list, and the sections its
+    UI schema groups them into (`sections`, empty without `ui:sections`) for the page to render them by."""
+
+    sections: list[Section]
+
+    def __init__(self, tree: Sequence[Field] = (), sections: Sequence[Section] = ()) -> None:
+        super().__init__(tree)
+        self.sections = list(sections)
+
+
+def sections(tree: Sequence[Field], ui_schema: Spec | None) -> list[Section]:
+    """The top-level fields grouped as the UI schema's `ui:sections` lists them, in the sections' order and each
+    section's own order, then an untitled group of the fields no section names, in their usual order.
+
+    `ui:sections` is a list of `{"title": ..., "description": ... (optional), "fields": [property names]}`.
+    Without it there are no sections. A name that is not a property, or that an earlier section took, is skipped.
+    Grouping changes no field's name or id, so what the page posts parses the same.
+    """
+    listed = (ui_schema or {}).get("ui:sections")
+    if not isinstance(listed, Sequence) or isinstance(listed, str) or not listed:
+        return []
+    by_name = {f.name: f for f in tree}
+    taken: set[str] = set()
+    found: list[Section] = []
+    for entry in listed:
+        if not isinstance(entry, Mapping):
+            continue
+        names = [n for n in entry.get("fields", []) if isinstance(n, str)]
+        chosen = [by_name[n] for n in dict.fromkeys(names) if n in by_name and n not in taken]
+        taken.update(f.name for f in chosen)
+        if chosen:
+            found.append(Section(str(entry.get("title") or ""), str(entry.get("description") or ""), chosen))
+    rest = [f for f in tree if f.name not in taken]
+    return [*found, Section("", "", rest)] if rest else found
+
+
 def _index(tree: Sequence[Field]) -> dict[str, Field]:
     found: dict[str, Field] = {}
     for f in tree:
@@ -161,14 +212,15 @@ def _index(tree: Sequence[Field]) -> dict[str, Field]:
 
 
 def fields(schema: Spec, ui_schema: Spec | None = None, values: Mapping[str, Any] | None = None,
-           errors: Sequence[FieldError] = (), people: Sequence[tuple[str, str]] = (),
-           grow: Mapping[str, int] | None = None) -> list[Field]:
+           errors: Sequence[FieldError] = (), people: People | None = None,
+           grow: Mapping[str, int] | None = None) -> Fields:
     """The field tree of a form, with current values and each error beside the nearest field it concerns.
 
     `grow` maps a list of rows to how many rows the page showed when "Add another row" was pressed: the form
-    comes back with one row more than that, keeping any blank ones.
+    comes back with one row more than that, keeping any blank ones. The tree is the flat list of top-level
+    fields; it also carries the form's `sections` (see `sections`), which the page's `render_form` uses.
     """
-    tree = _build(schema, ui_schema or {}, values or {}, list(people), "", grow)
+    tree = _build(schema, ui_schema or {}, values or {}, {} if people is None else people, "", grow)
     index = _index(tree)
     for error in errors:
         path = error.field
@@ -176,7 +228,7 @@ def fields(schema: Spec, ui_schema: Spec | None = None, values: Mapping[str, Any
             path = path.rpartition(".")[0]
         if path:
             index[path].errors.append(error.message)
-    return tree
+    return Fields(tree, sections(tree, ui_schema))
 
 
 def adding_row(form: Any) -> bool:

@@ -15,11 +15,22 @@ from werkzeug.datastructures import MultiDict
 from engine.errors import FieldError, InvalidSubmission
 from engine.workflow.forms import validate_submission
 from tests.formfill import fill, value_for
-from web.formrender import ADD_ROW, Field, adding_row, fields, parse, rows_shown
+from web.formrender import ADD_ROW, Field, Section, adding_row, fields, parse, rows_shown, sections
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = sorted((ROOT / "forms").rglob("*.schema.json"))
-PEOPLE = [("alice", "Alice"), ("bob", "Bob")]
+UI_SCHEMAS = sorted((ROOT / "forms").rglob("*.uischema.json"))
+OFFERED = [("alice", "Alice"), ("bob", "Bob")]
+
+
+class _EveryRole(dict[str, list[tuple[str, str]]]):
+    """The same people offered for whatever role a picker gives."""
+
+    def get(self, _role: str, _default: object = None) -> list[tuple[str, str]]:  # type: ignore[override]
+        return OFFERED
+
+
+PEOPLE = _EveryRole()
 ENV = Environment(loader=FileSystemLoader(ROOT / "web" / "templates"), autoescape=True)
 
 SAMPLE: dict[str, Any] = {
@@ -97,9 +108,52 @@ class _Browser(HTMLParser):
             self.textarea = None
 
 
-def render(tree: list[Field], errors: list[FieldError] | None = None, add_rows: bool = False) -> str:
+def render(tree: list[Field], errors: list[FieldError] | None = None, add_rows: bool = False,
+           **more: Any) -> str:
     """The HTML of the render_form macro for a field tree."""
-    return str(ENV.get_template("forms/form.html").module.render_form(tree, errors or [], add_rows=add_rows))  # type: ignore
+    macro = ENV.get_template("forms/form.html").module.render_form  # type: ignore[attr-defined]
+    return str(macro(tree, errors or [], add_rows=add_rows, **more))
+
+
+class _Sections(HTMLParser):
+    """The page's form sections: (legend, names of the controls inside) in order, "" for controls outside any."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, list[str]]] = []
+        self.depth = 0  # fieldsets open inside the current section (0: outside any section)
+        self.in_legend = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "fieldset" and (self.depth or "form-section" in a.get("class", "").split()):
+            if not self.depth:
+                self.found.append(("", []))
+            self.depth += 1
+        elif tag == "legend" and self.depth == 1 and not self.found[-1][0]:
+            self.in_legend = True
+        elif tag in ("input", "select", "textarea") and a.get("type") != "hidden":
+            if self.depth == 0 and (not self.found or self.found[-1][0] != ""):
+                self.found.append(("", []))
+            if a["name"] not in self.found[-1][1]:
+                self.found[-1][1].append(a["name"])
+
+    def handle_data(self, data: str) -> None:
+        if self.in_legend:
+            self.found[-1] = (self.found[-1][0] + data.strip(), self.found[-1][1])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "legend":
+            self.in_legend = False
+        elif tag == "fieldset" and self.depth:
+            self.depth -= 1
+
+
+def sections_of(html: str) -> list[tuple[str, list[str]]]:
+    """The sections of a rendered form as a reader meets them."""
+    parser = _Sections()
+    parser.feed(html)
+    return parser.found
 
 
 def browse(html: str) -> _Browser:
@@ -332,7 +386,7 @@ def test_identifying_fields_render_like_any_other_but_carry_the_flag() -> None:
 
 def test_person_pickers_offer_the_people_and_keep_a_current_value_not_among_them() -> None:
     tree = {f.name: f for f in fields(SAMPLE, {}, {"owner": "carol", "helpers": ["bob"]}, [], PEOPLE)}
-    assert tree["owner"].options == [*PEOPLE, ("carol", "carol")]
+    assert tree["owner"].options == [*OFFERED, ("carol", "carol")]
     html = render(list(tree.values()))
     assert '<option value="carol" selected>carol</option>' in html
     assert 'name="helpers" value="bob" checked' in html
@@ -342,3 +396,76 @@ def test_values_are_escaped_and_unknown_posted_keys_are_ignored() -> None:
     html = render(fields(SAMPLE, {}, {"title": '"><script>x</script>'}, [], PEOPLE))
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert parse(SAMPLE, MultiDict([("csrf_token", "t"), ("action", "submit"), ("nope", "1")])) == {}
+
+
+SECTIONED_UI: dict[str, Any] = {
+    "title": {"ui:help": "Plain words."},
+    "ui:order": ["when", "title"],
+    "ui:sections": [
+        {"title": "The meeting", "description": "When it was and what it was called.",
+         "fields": ["title", "when", "not_a_property"]},
+        {"title": "Checks and rows", "fields": ["checks", "rows", "title"]},  # "title" is taken already
+        {"title": "Nothing that exists", "fields": ["nope"]},
+    ],
+}
+
+
+def test_sections_group_the_fields_in_fieldsets_and_leave_names_and_the_posted_data_alone() -> None:
+    values = {"title": "T", "when": "2024-02-01", "agreed": True, "colour": "g", "owner": "alice",
+              "checks": {"first": True, "second": False}, "rows": [{"name": "one", "done": True}]}
+    plain, grouped = fields(SAMPLE, {"ui:order": ["when", "title"]}, values, [], PEOPLE), \
+        fields(SAMPLE, SECTIONED_UI, values, [], PEOPLE)
+    assert [f.name for f in grouped] == [f.name for f in plain]  # the flat list keeps its usual order
+    assert [(s.title, [f.name for f in s.fields]) for s in grouped.sections] == [
+        ("The meeting", ["title", "when"]), ("Checks and rows", ["checks", "rows"]),
+        ("", ["notes", "count", "ratio", "agreed", "colour", "size", "tags", "codes", "owner", "helpers",
+              "secret"])]
+    html = render(grouped)
+    assert html.count('<fieldset class="form-section">') == 2 and "When it was and what it was called." in html
+    assert sections_of(html) == [
+        ("The meeting", ["title", "when"]),
+        ("Checks and rows", ["checks.first", "checks.second", "rows.0.name", "rows.0.due", "rows.0.done",
+                             "rows.1.name", "rows.1.due", "rows.1.done"]),
+        ("", ["notes", "count", "ratio", "agreed", "colour", "size", "tags", "codes", "owner", "helpers", "secret"])]
+    assert 'id="f-checks-first" name="checks.first"' in html and 'id="f-rows-0-name" name="rows.0.name"' in html
+    assert parse(SAMPLE, post_of(html)) == parse(SAMPLE, post_of(render(plain))) == unticked(SAMPLE, values)
+
+
+def test_without_ui_sections_the_form_renders_flat_and_sections_can_be_given_to_the_macro() -> None:
+    tree = fields(SAMPLE, {}, {}, [], PEOPLE)
+    assert tree.sections == [] and sections(tree, {}) == [] and sections(tree, {"ui:sections": []}) == []
+    assert "form-section" not in render(tree) and "form-section" not in render(list(tree))
+    given = [Section("Only these", "", [f for f in tree if f.name in ("when", "title")])]
+    html = render(list(tree), sections=given)
+    assert sections_of(html) == [("Only these", ["title", "when"]), ("", [
+        "notes", "count", "ratio", "agreed", "colour", "size", "tags", "codes", "owner", "helpers", "secret",
+        "checks.first", "checks.second", "rows.0.name", "rows.0.due", "rows.0.done"])]  # none left out
+
+
+def test_the_error_summary_follows_the_order_of_the_sections_on_the_page() -> None:
+    errors = errors_of(SAMPLE, {"rows": [{"due": "2024-01-01"}], "checks": {}})
+    tree = fields(SAMPLE, SECTIONED_UI, {}, errors, PEOPLE)
+    html = render(tree, errors)
+    links = [line.split('href="#')[1].split('"')[0] for line in html.splitlines() if '<li><a href="#' in line]
+    assert links == ["f-title", "f-when", "f-checks-first", "f-checks-second", "f-rows-0-name"]
+
+
+@pytest.mark.parametrize("path", UI_SCHEMAS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_ui_sections_name_every_property_of_their_form_once_and_nothing_else(path: Path) -> None:
+    ui = json.loads(path.read_text())
+    if "ui:sections" not in ui:
+        return
+    schema = json.loads(path.with_name(path.name.replace(".uischema.json", ".schema.json")).read_text())
+    listed = [name for section in ui["ui:sections"] for name in section["fields"]]
+    assert all(isinstance(s.get("title"), str) and s["title"] and s["fields"] for s in ui["ui:sections"])
+    assert set(listed) <= set(schema["properties"]), "a section names a field the form does not have"
+    assert len(listed) == len(set(listed)), "a field is in more than one section"
+    assert set(listed) == set(schema["properties"]), "every field of a form with sections belongs to one"
+
+
+def test_every_long_form_is_grouped_in_sections() -> None:
+    long = [p for p in SCHEMAS if len(json.loads(p.read_text()).get("properties", {})) > 10]
+    assert long
+    for path in long:
+        ui = Path(str(path).replace(".schema.json", ".uischema.json"))
+        assert ui.exists() and json.loads(ui.read_text()).get("ui:sections"), path.name
