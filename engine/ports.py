@@ -61,13 +61,26 @@ class TaskRow:
 
 @dataclass
 class TimerRow:
-    """A waiting timer of a case, due at a known instant."""
+    """A timer of a case, due at a known instant: waiting, or fired (kept as history).
+
+    A timer the diagram makes a deadline (`accountable` roles: a `milestone`, or one that escalates) that fired
+    while its step was still open is a missed deadline until `settled_at` (the step done, or an extension).
+    """
 
     id: str
     case_id: int
     name: str
     due_at: datetime
     fired_at: datetime | None = None
+    title: str | None = None
+    agency: str | None = None
+    accountable: tuple[str, ...] = ()
+    settled_at: datetime | None = None
+
+    @property
+    def missed(self) -> bool:
+        """A deadline that passed while its step was open and is not settled yet."""
+        return bool(self.accountable) and self.fired_at is not None and self.settled_at is None
 
 
 @dataclass
@@ -205,6 +218,9 @@ class TimerRepository(Protocol):
     def mark_fired(self, timer_id: str, at: datetime) -> None: ...
     def next_due(self) -> datetime | None: ...
     def for_case(self, case_id: int) -> Sequence[TimerRow]: ...
+    def settle(self, timer_ids: Collection[str], at: datetime) -> None: ...
+    def add(self, row: TimerRow) -> None: ...
+    def missed(self, case_ids: Collection[int]) -> Sequence[TimerRow]: ...
 
 
 class EventRepository(Protocol):

@@ -48,14 +48,22 @@ def with_many_agencies(forms: Mapping[str, bytes], codes: list[str]) -> dict[str
     return changed
 
 
+def for_agency(agency: str) -> str:
+    """The driver's colleague from one agency: whom forms name for a role held per agency (the server refuses a
+    person of another agency)."""
+    return f"{SUPERUSER}.{agency}"
+
+
 def grant_everything(services: Services, board: str, agencies: list[str]) -> None:
-    """One user holding every role of the board, for every agency (drives only)."""
+    """One user holding every role of the board, for every agency, and a colleague from each agency (drives only)."""
     seed_users(services, [{"username": SUPERUSER, "display_name": "Bench driver", "board": board, "roles": []}])
+    seed_users(services, [{"username": for_agency(code), "display_name": f"Driver's colleague ({code})",
+                           "board": board, "agency": code, "roles": []} for code in services.catalogue.agencies])
     with services.uow() as uow:
         for role in services.catalogue.roles:
             uow.people.assign(Assignment(SUPERUSER, role.role, board))
             if role.agency_scoped:
-                for agency in agencies:
+                for agency in dict.fromkeys([*agencies, *services.catalogue.agencies]):
                     uow.people.assign(Assignment(SUPERUSER, role.role, board, None, agency))
         uow.commit()
 
@@ -74,10 +82,19 @@ def form_data(services: Services, case_id: int, task: TaskRow, choices: Mapping[
         return {}
     schema = process.form(task.form)
     picked = dict(choices)
+    scoped: dict[str, str] = {}
     for name, prop in schema.get("properties", {}).items():
-        if isinstance(prop, dict) and prop.get("x-assign-role") and name not in picked:
+        role = services.catalogue.role(prop.get("x-assign-role", "")) if isinstance(prop, dict) else None
+        if role is not None and role.agency_scoped:
+            scoped[name] = services.catalogue.agency_variable(role)
+        elif isinstance(prop, dict) and prop.get("x-assign-role") and name not in picked:
             picked[name] = [SUPERUSER] if prop.get("type") == "array" else SUPERUSER
-    return fill(schema, {k: v for k, v in picked.items() if k in schema.get("properties", {})})
+    data = fill(schema, {k: v for k, v in picked.items() if k in schema.get("properties", {})})
+    for name, variable in scoped.items():
+        agency = data.get(variable) or task.agency
+        if name not in choices and isinstance(agency, str):
+            data[name] = [for_agency(agency)] if isinstance(data.get(name), list) else for_agency(agency)
+    return data
 
 
 def drive_until(services: Services, case_id: int, done: Callable[[list[TaskRow]], bool],

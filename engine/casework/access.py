@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Literal
 
 from engine.casework.services import Services
-from engine.errors import Conflict, NotFound
-from engine.ports import Assignment, CaseRecord, TaskRow, UnitOfWork
-from engine.workflow.catalogue import Catalogue
+from engine.errors import Conflict, FieldError, InvalidSubmission, NotFound
+from engine.ports import Assignment, CaseRecord, TaskRow, UnitOfWork, UserRecord
+from engine.workflow.catalogue import Catalogue, Role
+from engine.workflow.runtime import Assigned
 
 Standing = Literal["actor", "actor or administrator", "administrator"]
 
@@ -61,6 +62,43 @@ def reads_case_file(assignments: Sequence[Assignment], board: str, case_id: int,
         if role.reads_case_file or (role.agency_scoped and agency is not None and a.agency == agency):
             return True
     return False
+
+
+def may_hold(person: UserRecord, role: Role | None, board: str, agency: str | None) -> bool:
+    """True when `person` may hold `role` on a case of `board`: a person of that board (or of none, such as an
+    independent reviewer) and, for a role held per agency, of that agency (any while it is not yet known)."""
+    if person.board not in (None, board):
+        return False
+    if role is None or not role.agency_scoped:
+        return True
+    return person.agency is not None and (agency is None or person.agency == agency)
+
+
+def not_holdable(person: UserRecord | None, username: str, role: Role | None, board: str,
+                 agency: str | None, agency_title: str) -> str | None:
+    """Why `username` cannot hold `role` here, in words a person can act on (None when they can)."""
+    title = role.title if role is not None else "that role"
+    if person is None:
+        return f"There is nobody called {username!r}: choose a person from the list."
+    if person.board not in (None, board):
+        return f"{person.display_name} is not on this board: choose a person from the list."
+    if not may_hold(person, role, board, agency):
+        return (f"{person.display_name} is not from {agency_title}: the {title} for {agency_title} must be "
+                f"someone from {agency_title}.")
+    return None
+
+
+def refuse_unholdable(services: Services, uow: UnitOfWork, board: str, named: Sequence[Assigned]) -> None:
+    """Refuse a form that names, for a role, someone who may not hold it here (InvalidSubmission per field)."""
+    errors = []
+    for a in named:
+        role = services.catalogue.role(a.role)
+        why = not_holdable(uow.people.get_user(a.username), a.username, role, board, a.agency,
+                           services.catalogue.agency_name(a.agency))
+        if why:
+            errors.append(FieldError(a.field, why))
+    if errors:
+        raise InvalidSubmission(errors)
 
 
 def done_by(who: str | None, at: datetime | None) -> Conflict:

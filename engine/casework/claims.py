@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.casework.access import administers, may_act, task_for
+from engine.casework.access import administers, may_act, may_hold, not_holdable, task_for
 from engine.casework.services import Services
 from engine.errors import Conflict, FieldError, InvalidSubmission, NotPermitted
 from engine.ports import Assignment, CaseRecord, EventRow, TaskRow, UnitOfWork, UserRecord
@@ -48,23 +48,34 @@ def release_task(services: Services, task_id: str, username: str) -> TaskRow:
 def reassign_task(services: Services, task_id: str, admin: str, to_username: str, reason: str) -> TaskRow:
     """An administrator gives a ready task to a named person, with a reason (audited).
 
-    The person is given the task's role on this case (and agency) when they do not hold it yet.
+    The role moves with the task: the person is given the task's role on this case (and agency) when they do not
+    hold it yet, and whoever held that role on this case before no longer does (board-wide holders keep theirs).
+    A person who may not hold the role (another board, another agency) is refused.
     """
     now = services.clock.now()
     reason = reason.strip()
     errors = [FieldError("reason", "Say why the task is being reassigned.")] if not reason else []
     with services.uow() as uow:
         row, case = task_for(services, uow, task_id, admin, standing="administrator")
-        person = uow.people.get_user(to_username)
-        if person is None or person.board not in (None, case.board):
-            errors.append(FieldError("to", "Choose a person on this board."))
+        agency = services.catalogue.scope(row.role, row.agency)
+        why = not_holdable(uow.people.get_user(to_username), to_username, services.catalogue.role(row.role or ""),
+                           case.board, agency, services.catalogue.agency_name(agency)) if to_username else \
+            "Choose the person to give the task to."
+        if why:
+            errors.append(FieldError("to", why))
         if errors:
             raise InvalidSubmission(errors)
+        assert case.id is not None
+        for held in uow.people.on_case(case.id):
+            if held.role == row.role and held.agency == agency and held.username != to_username:
+                uow.people.unassign(held)
+                uow.events.append(EventRow(case.id, now, "role_removed", admin,
+                                           {"role": row.role, "user": held.username, "agency": agency,
+                                            "reason": reason}))
         if not may_act(row, case.board, uow.people.assignments_of(to_username), services.catalogue):
-            agency = services.catalogue.scope(row.role, row.agency)
             uow.people.assign(Assignment(to_username, row.role or "", case.board, case.id, agency))
             uow.events.append(EventRow(case.id, now, "role_assigned", admin,
-                                       {"role": row.role, "user": to_username, "agency": agency}))
+                                       {"role": row.role, "user": to_username, "agency": agency, "reason": reason}))
         uow.tasks.set_claim(task_id, to_username, now, row.claimed_by)
         uow.mail.mark_announced(task_id, None)  # the mail sweep tells the new holder (nobody twice)
         uow.events.append(EventRow(case.id, now, "task_reassigned", admin,
@@ -76,7 +87,7 @@ def reassign_task(services: Services, task_id: str, admin: str, to_username: str
 
 @dataclass(frozen=True)
 class ReassignmentView:
-    """A ready task as an administrator sees it to reassign it, with the people of the board."""
+    """A ready task as an administrator sees it to reassign it, with the people who may hold its role."""
 
     task: TaskRow
     case: CaseRecord
@@ -93,5 +104,6 @@ def reassignment_view(services: Services, task_id: str, admin: str) -> Reassignm
     """What the reassignment page shows (NotFound unless the person administers the task's board)."""
     with services.uow() as uow:
         row, case = task_for(services, uow, task_id, admin, standing="administrator")
-        people = tuple(u for u in uow.people.users() if u.board == case.board)
+        role, agency = services.catalogue.role(row.role or ""), services.catalogue.scope(row.role, row.agency)
+        people = tuple(u for u in uow.people.users(case.board) if may_hold(u, role, case.board, agency))
         return ReassignmentView(row, case, people)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.casework.access import check_task, done_by
+from engine.casework.access import check_task, done_by, refuse_unholdable
 from engine.casework.combining import Pending
 from engine.casework.services import Services
 from engine.casework.steps import record_step, run_again_when_stale, save
@@ -22,12 +22,21 @@ NO_FORM: dict[str, Any] = {"type": "object", "properties": {}}
 
 
 @dataclass(frozen=True)
+class NextStep:
+    """A task the step sent on, with who holds its role: what the person who submitted is told."""
+
+    task: TaskRow
+    holders: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Completed:
-    """A task done: the case after the step, the task as it was, and how often the step ran again."""
+    """A task done: the case after the step, the task as it was, how often the step ran again, and what it sent on."""
 
     case: CaseRecord
     task: TaskRow
     retries: int
+    next: tuple[NextStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,8 @@ def _complete_all(services: Services, uow: UnitOfWork, record: CaseRecord, reque
             data = dict(request.answers)
             # Refusals (not found, not ready, invalid answers) come before the workflow changes; a diagram failing
             # part-way leaves it changed, so then each request is written again on its own.
-            result = case.complete(request.task_id, data, services.clock)
+            result = case.complete(request.task_id, data, services.clock,
+                                   lambda named: refuse_unholdable(services, uow, record.board, named))
         except WorkflowFailed:
             if len(requests) > 1:
                 raise _OneByOne() from None
@@ -143,7 +153,20 @@ def _complete_all(services: Services, uow: UnitOfWork, record: CaseRecord, reque
                                    {"task": row.name, "title": row.title, "role": row.role, "agency": row.agency,
                                     "fields": sorted(data), "retries": attempt}))
     record_step(uow, record, case, [(result, request.username) for request, _row, _data, result in steps], now)
-    return [d if isinstance(d, EngineError) else Completed(record, d[1], attempt) for d in done]
+    return [d if isinstance(d, EngineError) else Completed(record, d[1], attempt, _sent_on(services, uow, record, d[3]))
+            for d in done]
+
+
+def _sent_on(services: Services, uow: UnitOfWork, record: CaseRecord, result: StepResult) -> tuple[NextStep, ...]:
+    """The tasks a step made ready, each with the people who hold its role on the case."""
+    found = []
+    for task_id in result.opened:
+        row = uow.tasks.get(task_id)
+        if row is not None and row.state == "ready":
+            scope = services.catalogue.scope(row.role, row.agency)
+            holders = uow.people.holders(row.role or "", record.board, record.id, scope)
+            found.append(NextStep(row, tuple(holders)))
+    return tuple(found)
 
 
 def _ready_row(services: Services, uow: UnitOfWork, record: CaseRecord, request: _Request) -> TaskRow:

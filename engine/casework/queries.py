@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.casework.access import readable_case, task_for
+from engine.casework.access import grants, may_hold, readable_case, task_for
+from engine.casework.casefile import Document, earlier_answers
 from engine.casework.services import Services
 from engine.ports import Assignment, CaseRecord, EventRow, TaskRow, UserRecord
 from engine.workflow.runtime import Case
-from engine.workflow.specs import CompiledProcess
-from engine.workflow.timeline import ReviewClock, Section, facts_of, review_clock, timeline
+from engine.workflow.timeline import Deadline, ReviewClock, Section, deadlines, facts_of, review_clock, timeline
 
 DUE_SOON = timedelta(days=7)
 
@@ -31,13 +31,31 @@ class InboxItem:
 
 @dataclass(frozen=True)
 class TaskView:
-    """A ready task the user may act on, with its form and the people a person picker may offer."""
+    """A ready task the user may act on, with its form and, per role a person picker gives, who may hold it."""
 
     task: TaskRow
     case: CaseRecord
     schema: dict[str, Any]
     ui_schema: dict[str, Any]
-    people: tuple[UserRecord, ...]
+    people: dict[str, tuple[UserRecord, ...]]
+    guidance: str = ""
+    earlier: tuple[Document, ...] = ()
+
+    @property
+    def prefill(self) -> dict[str, Any]:
+        """Answers this form repeats from the earlier ones it shows, to start from (the person may change them).
+
+        A field takes the answer of the same name, or of the field its `x-prefill` names, from the latest earlier
+        document that has it.
+        """
+        found: dict[str, Any] = {}
+        for name, spec in self.schema.get("properties", {}).items():
+            source = spec.get("x-prefill", name) if isinstance(spec, dict) else name
+            for doc in reversed(self.earlier):
+                if source in doc.submission.data:
+                    found[name] = doc.submission.data[source]
+                    break
+        return found
 
 
 @dataclass(frozen=True)
@@ -49,7 +67,7 @@ class CaseView:
     done: tuple[TaskRow, ...]
     events: tuple[EventRow, ...]
     people: tuple[Assignment, ...]
-    deadlines: tuple[tuple[str, datetime], ...] = ()
+    deadlines: tuple[Deadline, ...] = ()
     clock: ReviewClock | None = None
     timeline: tuple[Section, ...] = ()
 
@@ -81,17 +99,73 @@ def inbox(services: Services, username: str) -> list[InboxItem]:
     return items
 
 
+@dataclass(frozen=True)
+class MissedDeadline:
+    """A deadline that passed while its step was open, on a case where the person holds a role answerable for it."""
+
+    case_id: int
+    reference: str
+    title: str
+    agency: str | None
+    due: datetime
+    roles: tuple[str, ...]
+
+
+def missed_deadlines(services: Services, username: str) -> list[MissedDeadline]:
+    """The missed, unsettled deadlines the person answers for (their role acts on the step or was escalated to),
+    across their cases, oldest first; they stay until the step is done or an extension is recorded."""
+    catalogue = services.catalogue
+    with services.uow() as uow:
+        assignments = uow.people.assignments_of(username)
+        labels = uow.cases.labels({a.case_id for a in assignments if a.case_id is not None})
+        for board in {a.board for a in assignments if a.case_id is None and a.board}:
+            labels.update(uow.cases.labels_of_board(board))
+        found = []
+        for timer in uow.timers.missed(labels.keys()):
+            reference, board = labels[timer.case_id]
+            mine = tuple(r for r in timer.accountable
+                         if any(grants(a, r, board, timer.case_id, timer.agency, catalogue) for a in assignments))
+            if mine:
+                found.append(MissedDeadline(timer.case_id, reference, timer.title or timer.name, timer.agency,
+                                            timer.due_at, mine))
+    return found
+
+
 def task_view(services: Services, task_id: str, username: str, people: bool = True) -> TaskView:
     """A ready or completed task the user may act on, with its form (NotFound otherwise: a denied read).
 
-    `people` (the board's users, for person pickers) can be skipped when the form will not be shown.
+    `people` (for each role a field of the form gives, the people who may hold it) can be skipped when the form
+    will not be shown.
     """
     with services.uow() as uow:
         task, case = task_for(services, uow, task_id, username, ready=False)
         process = services.process_of(uow, case)
         schema, ui_schema = process.form_with_ui(task.form)
-        offered = tuple(uow.people.users(case.board)) if people else ()
-    return TaskView(task, case, schema, ui_schema, offered)
+        offered = _pickers(services, schema, task, case, uow.people.users(case.board)) if people else {}
+        earlier = earlier_answers(process, case, task, uow.submissions.for_case(task.case_id))
+    return TaskView(task, case, schema, ui_schema, offered, process.guidance(task.name), earlier)
+
+
+def _pickers(services: Services, schema: dict[str, Any], task: TaskRow, case: CaseRecord,
+             users: Sequence[UserRecord]) -> dict[str, tuple[UserRecord, ...]]:
+    """Role -> the board's people who may hold it, for each role a field of the form gives.
+
+    A role held per agency is offered to that agency's people when the task's agency is the one it is given for;
+    when the form itself says the agency (e.g. the referrer's agency), to people of any agency, and the server
+    refuses a person of another agency on submit.
+    """
+    catalogue = services.catalogue
+    found: dict[str, tuple[UserRecord, ...]] = {}
+    for spec in schema.get("properties", {}).values():
+        name = spec.get("x-assign-role") if isinstance(spec, dict) else None
+        if not isinstance(name, str) or name in found:
+            continue
+        role = catalogue.role(name)
+        agency = None
+        if role is not None and role.agency_scoped and catalogue.agency_variable(role) == catalogue.scope_variable:
+            agency = task.agency
+        found[name] = tuple(u for u in users if may_hold(u, role, case.board, agency))
+    return found
 
 
 def case_view(services: Services, case_id: int, username: str) -> CaseView:
@@ -102,21 +176,13 @@ def case_view(services: Services, case_id: int, username: str) -> CaseView:
         events = uow.events.for_case(case_id)
         people = tuple(uow.people.on_case(case_id))
         process = services.process_of(uow, case)
-        titles = _element_titles(process)
         timers = uow.timers.for_case(case_id)
-        deadlines = tuple((titles.get(t.name, t.name), t.due_at) for t in timers if t.fired_at is None)
     now = services.clock.now()
     facts = facts_of(process, Case.restore(process, services.catalogue, case.state).workflow)
     clock = review_clock(process, facts, rows, timers, case.created_at, now, completed=case.status == "completed")
     return CaseView(case, tuple(t for t in rows if t.state == "ready"),
-                    tuple(t for t in rows if t.state == "completed"), tuple(events), people, deadlines,
+                    tuple(t for t in rows if t.state == "completed"), tuple(events), people, deadlines(timers, now),
                     clock, timeline(process, facts, rows, now))
-
-
-def _element_titles(process: CompiledProcess) -> dict[str, str]:
-    """Element id -> the name the diagram gives it, across the process and the processes it calls."""
-    return {t.bpmn_id: t.bpmn_name for t in process.task_specs()
-            if getattr(t, "bpmn_id", None) and getattr(t, "bpmn_name", None)}
 
 
 def my_cases(services: Services, username: str) -> list[tuple[int, str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.casework.access import administered_case
+from engine.casework.access import administered_case, not_holdable
 from engine.casework.services import Services
 from engine.errors import FieldError, InvalidSubmission, NotFound
 from engine.ports import Assignment, CaseRecord, EventRow, UserRecord
@@ -64,6 +64,11 @@ def give_case_role(services: Services, case_id: int, admin: str, username: str, 
         person = uow.people.get_user(username)
         if person is None or person.board not in (None, case.board):
             errors.append(FieldError("username", "Choose a person on this board."))
+        elif definition is not None and not errors:
+            why = not_holdable(person, username, definition, case.board, agency,
+                               services.catalogue.agency_name(agency))
+            if why:
+                errors.append(FieldError("username", why))
         if errors:
             raise InvalidSubmission(errors)
         given = Assignment(username, role, case.board, case_id, agency)

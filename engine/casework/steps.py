@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from engine.errors import NotFound, StaleCase
 from engine.ports import Assignment, CaseRecord, EventRow, NoticeRow, TaskRow, TimerRow, UnitOfWork
-from engine.workflow.runtime import Case, StepResult
+from engine.workflow.runtime import Case, PendingTimer, StepResult
 
 T = TypeVar("T")
 RETRIES = 8  # eight agencies finishing at once: the last can lose to each of the other seven
@@ -39,14 +39,45 @@ def save(uow: UnitOfWork, record: CaseRecord, case: Case, now: datetime) -> Case
     return uow.cases.save(record)
 
 
-def _project(uow: UnitOfWork, record: CaseRecord, case: Case, now: datetime) -> None:
-    """Write the inbox and timer rows of a case from its loaded workflow (same transaction as the step)."""
+def _project(uow: UnitOfWork, record: CaseRecord, case: Case, fired: Sequence[PendingTimer], now: datetime) -> None:
+    """Write the inbox and timer rows of a case from its loaded workflow (same transaction as the step).
+
+    A timer that fired during the step is recorded as fired (one the step itself set and fired included: its
+    instant had passed when it was set); a missed deadline whose step is now done, or whose extension is
+    recorded, is settled.
+    """
     assert record.id is not None
     uow.tasks.replace_for_case(record.id, [
         TaskRow(t.id, record.id, t.name, t.title, t.lane, t.role, t.agency, t.form, now, t.due_at, t.week)
         for t in case.ready_tasks()
     ])
-    uow.timers.replace_for_case(record.id, [TimerRow(t.id, record.id, t.name, t.due_at) for t in case.waiting_timers()])
+    before = {t.id: t for t in uow.timers.for_case(record.id)}
+    for timer in fired:
+        known = before.get(timer.id)
+        if known is not None and known.fired_at is not None:
+            continue  # the worker recorded it already
+        row = TimerRow(timer.id, record.id, timer.name, timer.due_at, now, timer.title, timer.agency,
+                       timer.accountable)
+        if known is None:
+            uow.timers.add(row)
+        else:
+            uow.timers.mark_fired(timer.id, now)
+        before[timer.id] = row
+        timer_fired(uow, row, now)
+    uow.timers.replace_for_case(record.id, [TimerRow(t.id, record.id, t.name, t.due_at, None, t.title, t.agency,
+                                                     t.accountable) for t in case.waiting_timers()])
+    missed = [t.id for t in before.values() if t.missed]
+    if missed:
+        uow.timers.settle(case.settled(missed), now)
+
+
+def timer_fired(uow: UnitOfWork, timer: TimerRow, now: datetime) -> None:
+    """The history line of a timer that fired: a missed deadline when it keeps one, else a plain timer."""
+    missed = bool(timer.accountable)
+    uow.events.append(EventRow(timer.case_id, now, "deadline_missed" if missed else "timer_fired", None,
+                               {"timer": timer.name, "title": timer.title or timer.name, "agency": timer.agency,
+                                "due_at": timer.due_at.isoformat(),
+                                **({"accountable": list(timer.accountable)} if missed else {})}))
 
 
 def record_step(uow: UnitOfWork, record: CaseRecord, case: Case, steps: Sequence[tuple[StepResult, str | None]],
@@ -54,7 +85,7 @@ def record_step(uow: UnitOfWork, record: CaseRecord, case: Case, steps: Sequence
     """The records of the steps just run on a loaded case: its task and timer rows (once), then each step's
     notices and role assignments with its actor, and the case's completion."""
     assert record.id is not None
-    _project(uow, record, case, now)
+    _project(uow, record, case, [timer for result, _actor in steps for timer in result.fired], now)
     for result, actor in steps:
         for notice in result.notices:
             uow.notices.add(NoticeRow(record.id, now, notice.role, notice.agency, notice.kind, notice.message,

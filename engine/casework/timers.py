@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from engine.casework.services import Services
-from engine.casework.steps import record_step, save
-from engine.ports import EventRow
+from engine.casework.steps import record_step, save, timer_fired
 from engine.workflow.runtime import Case
 
 
@@ -32,8 +31,7 @@ def fire_due_timers(services: Services, limit: int = 100) -> int:
             result = case.advance(services.clock)
             record = save(uow, record, case, now)
             uow.timers.mark_fired(timer.id, now)
-            uow.events.append(EventRow(record.id, now, "timer_fired", None,
-                                       {"timer": timer.name, "due_at": timer.due_at.isoformat()}))
+            timer_fired(uow, timer, now)
             record_step(uow, record, case, [(result, None)], now)
             uow.commit()
             fired += 1

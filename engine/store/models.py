@@ -96,6 +96,10 @@ class Timer(Base):
     name: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[datetime] = mapped_column(index=True)
     fired_at: Mapped[datetime | None]
+    title: Mapped[str | None] = mapped_column(String(200))
+    agency: Mapped[str | None] = mapped_column(String(100))
+    accountable: Mapped[str | None] = mapped_column(String(500))  # roles, space-separated: a deadline kept when missed
+    settled_at: Mapped[datetime | None]
 
 
 class Event(Base):

@@ -125,8 +125,8 @@ class SqlTimerRepository:
         fired rows are kept as history."""
         wanted = {r.id: r for r in rows}
         pending = {
-            timer_id: due_at for timer_id, due_at in self.session.execute(
-                select(Timer.id, Timer.due_at).where(Timer.case_id == case_id, Timer.fired_at.is_(None)))
+            timer_id: (due_at, title) for timer_id, due_at, title in self.session.execute(
+                select(Timer.id, Timer.due_at, Timer.title).where(Timer.case_id == case_id, Timer.fired_at.is_(None)))
         }
         added = [wanted[i] for i in wanted if i not in pending]
         stale = (pending.keys() - wanted.keys()) | {r.id for r in added}  # a cycle timer reuses its id
@@ -135,15 +135,20 @@ class SqlTimerRepository:
                 delete(Timer).where(Timer.case_id == case_id, Timer.id.in_(stale))
                 .execution_options(synchronize_session=False)
             )
-        for timer_id, due_at in pending.items():
-            if timer_id in wanted and wanted[timer_id].due_at != due_at:
+        for timer_id, (due_at, title) in pending.items():
+            row = wanted.get(timer_id)
+            if row is not None and (row.due_at != due_at or (title is None and row.title is not None)):
+                # re-timed; or set before timers kept their title, agency and accountable roles (revision 0005)
                 self.session.execute(
-                    update(Timer).where(Timer.id == timer_id).values(due_at=wanted[timer_id].due_at)
+                    update(Timer).where(Timer.id == timer_id).values(
+                        due_at=row.due_at, title=row.title, agency=row.agency,
+                        accountable=" ".join(row.accountable) or None)
                     .execution_options(synchronize_session=False)
                 )
         if added:
             values = [
-                {"id": r.id, "case_id": case_id, "name": r.name, "due_at": r.due_at, "fired_at": r.fired_at}
+                {"id": r.id, "case_id": case_id, "name": r.name, "due_at": r.due_at, "fired_at": r.fired_at,
+                 "title": r.title, "agency": r.agency, "accountable": " ".join(r.accountable) or None}
                 for r in added
             ]
             self.session.execute(insert(Timer), values)
@@ -186,6 +191,31 @@ class SqlTimerRepository:
         stmt = select(Timer).where(Timer.case_id == case_id).order_by(Timer.due_at, Timer.id)
         return [_timer(r) for r in fresh(self.session, stmt)]
 
+    def add(self, row: TimerRow) -> None:
+        """Record a timer the case set and fired within one step (it was never pending between steps)."""
+        self.session.execute(insert(Timer), [{
+            "id": row.id, "case_id": row.case_id, "name": row.name, "due_at": row.due_at, "fired_at": row.fired_at,
+            "title": row.title, "agency": row.agency, "accountable": " ".join(row.accountable) or None}])
+
+    def settle(self, timer_ids: Collection[str], at: datetime) -> None:
+        """Mark missed deadlines settled (their step done, or an extension recorded)."""
+        if timer_ids:
+            self.session.execute(
+                update(Timer).where(Timer.id.in_(list(timer_ids)), Timer.settled_at.is_(None)).values(settled_at=at)
+                .execution_options(synchronize_session=False)
+            )
+
+    def missed(self, case_ids: Collection[int]) -> Sequence[TimerRow]:
+        """The missed, unsettled deadlines of these cases, oldest first."""
+        if not case_ids:
+            return []
+        stmt = (select(Timer).where(Timer.case_id.in_(list(case_ids)), Timer.fired_at.is_not(None),
+                                    Timer.settled_at.is_(None), Timer.accountable.is_not(None))
+                .order_by(Timer.due_at, Timer.id))
+        return [_timer(r) for r in fresh(self.session, stmt)]
+
 
 def _timer(row: Timer) -> TimerRow:
-    return TimerRow(id=row.id, case_id=row.case_id, name=row.name, due_at=row.due_at, fired_at=row.fired_at)
+    return TimerRow(id=row.id, case_id=row.case_id, name=row.name, due_at=row.due_at, fired_at=row.fired_at,
+                    title=row.title, agency=row.agency, accountable=tuple((row.accountable or "").split()),
+                    settled_at=row.settled_at)

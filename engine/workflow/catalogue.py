@@ -64,6 +64,13 @@ class Catalogue:
         """The workflow variable naming the agency of an agency-scoped task."""
         return role.agency_variable or self.scope_variable
 
+    def agency_name(self, code: str | None) -> str:
+        """The agency's name from agencies.json (the code itself when it is not listed; '' for none)."""
+        if not code:
+            return ""
+        entry = self.agencies.get(code)
+        return str(entry.get("name", code)) if isinstance(entry, Mapping) else code
+
     def board(self, code: str) -> Board | None:
         """The board with this code, or None."""
         return next((b for b in self.boards if b.code == code), None)

@@ -184,11 +184,19 @@ def _lanes_by_node(root: etree._Element) -> dict[str, str]:
 def _check_human_tasks(root: etree._Element, filename: str, catalogue: Catalogue, forms: Mapping[str, bytes],
                        found: Checked) -> None:
     lanes = _lanes_by_node(root)
+    steps = {n.get("id") for tag in _HUMAN_TAGS for n in root.iter(tag)}
     for node in root.iter():
         if not isinstance(node.tag, str):
             continue
         props = _properties(node)
         element = node.get("id")
+        for read in (r.strip() for r in props.get("reads", "").split(",") if r.strip()):
+            if read not in steps or read == element:
+                found.problems.append(Problem("property_invalid", f"property reads names {read!r}, which is not "
+                                              "another human task of this diagram", element, filename))
+        if props.get("workingDay", "next") != "next":
+            found.problems.append(Problem("property_invalid", "property workingDay can only be 'next' (move a date "
+                                          "on a weekend or bank holiday to the next working day)", element, filename))
         if node.tag in _HUMAN_TAGS:
             if element not in lanes:
                 found.problems.append(Problem("no_lane", "a human task must sit in a lane (a role)", element, filename))

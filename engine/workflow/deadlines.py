@@ -1,9 +1,10 @@
-"""The statutory clock: calendar-month deadlines, week n of a timetable, days left."""
+"""The statutory clock: calendar-month deadlines, week n of a timetable, days left, and working days."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+import holidays
 from dateutil.relativedelta import relativedelta
 
 from engine.clock import utc
@@ -26,3 +27,24 @@ def week_of(anchor: datetime, moment: datetime) -> int:
 def days_left(due: datetime, moment: datetime) -> int:
     """Whole days from `moment` until `due` (negative when overdue)."""
     return (utc(due) - utc(moment)) // timedelta(days=1)
+
+
+# England and Wales share their bank holidays (Wales has no others); Scotland's and Northern Ireland's do not apply.
+_BANK_HOLIDAYS = holidays.country_holidays("GB", subdiv="ENG")
+
+
+def not_working(day: date | datetime) -> str | None:
+    """Why a day is not a working day in England and Wales ('Saturday', 'Christmas Day', ...), or None."""
+    plain = utc(day).date() if isinstance(day, datetime) else day
+    name = _BANK_HOLIDAYS.get(plain)
+    if name:
+        return str(name)
+    return plain.strftime("%A") if plain.weekday() >= 5 else None
+
+
+def next_working_day(moment: datetime) -> datetime:
+    """`moment` itself on a working day, else the same time on the next working day (weekends, bank holidays)."""
+    moved = utc(moment)
+    while not_working(moved):
+        moved += timedelta(days=1)
+    return moved

@@ -13,6 +13,7 @@ from dateutil.relativedelta import relativedelta
 
 from engine import clock
 from engine.errors import ExpressionError
+from engine.workflow import deadlines
 
 MAX_SOURCE = 4000
 MAX_NODES = 400
@@ -86,13 +87,19 @@ def date_of(value: Any) -> str:
     return to_datetime(value).date().isoformat()
 
 
+def next_working_day(value: Any) -> str:
+    """The date itself on a working day, else the next working day (England and Wales bank holidays)."""
+    return iso(deadlines.next_working_day(to_datetime(value)))
+
+
 def _now() -> str:
     return iso(clock.current().now())
 
 
 HELPERS: dict[str, Callable[..., Any]] = {
     "now": _now, "add_days": add_days, "add_weeks": add_weeks, "add_months": add_months,
-    "date_of": date_of, "len": len, "min": min, "max": max, "str": str, "int": int, "bool": bool,
+    "date_of": date_of, "next_working_day": next_working_day,
+    "len": len, "min": min, "max": max, "str": str, "int": int, "bool": bool,
     "any": any, "all": all, "sorted": sorted, "abs": abs, "round": round,
 }
 _SPECIAL = {"defined"}

@@ -60,17 +60,17 @@ def _plain(error: Any) -> str:
     return str(error.message)
 
 
-def role_assignments(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(role, username) pairs requested by fields marked `x-assign-role` in the schema."""
-    pairs: list[tuple[str, str]] = []
+def role_assignments(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(field, role, username) for each person named in a field marked `x-assign-role` in the schema."""
+    found: list[tuple[str, str, str]] = []
     for name, spec in schema.get("properties", {}).items():
         role = spec.get("x-assign-role") if isinstance(spec, Mapping) else None
         value = data.get(name)
         if role and isinstance(value, str) and value:
-            pairs.append((role, value))
+            found.append((name, role, value))
         elif role and isinstance(value, list):
-            pairs.extend((role, v) for v in value if isinstance(v, str) and v)
-    return pairs
+            found.extend((name, role, v) for v in value if isinstance(v, str) and v)
+    return found
 
 
 def private_fields(schema: Mapping[str, Any]) -> set[str]:

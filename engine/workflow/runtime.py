@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -16,6 +19,7 @@ from engine import clock as clocks
 from engine.errors import Conflict, ExpressionError, NotFound, WorkflowFailed
 from engine.workflow import expressions, state_codec
 from engine.workflow.catalogue import Catalogue
+from engine.workflow.dates import Due, due_of
 from engine.workflow.forms import private_fields, role_assignments, validate_submission
 from engine.workflow.script_engine import restricted_script_engine
 from engine.workflow.specs import CompiledProcess, properties
@@ -38,17 +42,19 @@ class HumanTask:
     ui_form: str | None
     due_at: datetime | None
     week: int | None
-    planned_at: datetime | None
     documentation: str
 
 
 @dataclass(frozen=True)
 class PendingTimer:
-    """A timer the case waits on."""
+    """A timer the case waits on; `accountable` names the roles answerable when it is a deadline that passes."""
 
     id: str
     name: str
     due_at: datetime
+    title: str | None = None
+    agency: str | None = None
+    accountable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,16 @@ class Notice:
     agency: str | None
 
 
+@dataclass(frozen=True)
+class Assigned:
+    """A person a form field names for a role (for one agency when the role is held per agency)."""
+
+    field: str
+    role: str
+    username: str
+    agency: str | None
+
+
 @dataclass
 class StepResult:
     """What one engine step produced besides the new state."""
@@ -69,6 +85,8 @@ class StepResult:
     notices: list[Notice] = field(default_factory=list)
     assignments: list[tuple[str, str, str | None]] = field(default_factory=list)
     answers: dict[str, Any] = field(default_factory=dict)
+    opened: list[str] = field(default_factory=list)  # ids of the human tasks the step made ready
+    fired: list[PendingTimer] = field(default_factory=list)  # the timers that fired during the step
 
 
 def _aware(value: str) -> datetime:
@@ -123,6 +141,10 @@ class Case:
 
         def did_complete(task: Any) -> None:
             props = properties(task.task_spec)
+            if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+                due = _timer_instant(task)
+                if due is not None:
+                    result.fired.append(self._pending(task, due))
             role = props.get("notify")
             if role:
                 agency = task.data.get(self.catalogue.scope_variable)
@@ -167,15 +189,24 @@ class Case:
             raise Conflict(f"task {task_id} is no longer waiting to be done")
         return task
 
-    def complete(self, task_id: str, data: dict[str, Any], clock: clocks.Clock) -> StepResult:
-        """Validate `data` against the task's form, complete the task and run on (InvalidSubmission, Conflict)."""
+    def complete(self, task_id: str, data: dict[str, Any], clock: clocks.Clock,
+                 vet: Callable[[list[Assigned]], None] | None = None) -> StepResult:
+        """Validate `data` against the task's form, complete the task and run on (InvalidSubmission, Conflict).
+
+        `vet` sees the people the form names for roles before anything changes, and may refuse them.
+        """
         task = self._ready_task(task_id)
         form = properties(task.task_spec).get("formJsonSchemaFilename")
         schema: dict[str, Any] = self.process.form(form) if form else {"type": "object", "properties": {}}
         clean = validate_submission(schema, data)
-        assignments = [(role, user, self._assigned_agency(task, role, clean))
-                       for role, user in role_assignments(schema, clean)]
+        named = [Assigned(name, role, user, self._assigned_agency(task, role, clean))
+                 for name, role, user in role_assignments(schema, clean)]
+        if vet is not None:
+            vet(named)
+        assignments = [(a.role, a.username, a.agency) for a in named]
         private = private_fields(schema)
+
+        waiting = {t.id for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
 
         def act(hook: Any) -> None:
             # Private answers (free text: the IMR's findings, the family's details) go to the case file only,
@@ -187,6 +218,8 @@ class Case:
         result = self._run(clock, act)
         result.assignments = assignments
         result.answers = clean
+        result.opened = [str(t.id) for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
+                         if t.id not in waiting]
         return result
 
     def _assigned_agency(self, task: Any, role_name: str, clean: dict[str, Any]) -> str | None:
@@ -205,76 +238,112 @@ class Case:
         value = task.data.get(variable)
         return value if isinstance(value, str) else None
 
-    def _due(self, task: Any, props: dict[str, str]) -> datetime | None:
-        cached = task.internal_data.get("due_at")
-        if isinstance(cached, str):
-            return _aware(cached)
-        due: datetime | None = None
-        if "due" in props:
-            try:
-                with clocks.using(self._clock or clocks.current()):
-                    due = expressions.to_datetime(expressions.evaluate(props["due"], dict(task.data)))
-            except ExpressionError:
-                due = None
-        if due is None and task.parent is not None:
-            timers = [_timer_due(s) for s in task.parent.children if s is not task]
-            candidates = [t for t in timers if t is not None]
-            due = min(candidates) if candidates else None
-        if due is not None:
-            task.internal_data["due_at"] = expressions.iso(due)
+    def _due(self, task: Any, props: dict[str, str]) -> Due:
+        """The task's due date and week (dates.due_of), fixed when it is first computed for this ready task."""
+        cached = task.internal_data.get("due")
+        if isinstance(cached, dict) and isinstance(cached.get("at"), str):
+            week = cached.get("week")
+            return Due(_aware(cached["at"]), week if isinstance(week, int) else None)
+        timers = [_timer_due(s) for s in task.parent.children if s is not task] if task.parent is not None else []
+        now = (self._clock or clocks.current()).now()
+        due = due_of(props, task.data, now, [t for t in timers if t is not None])
+        if due.at is not None:
+            task.internal_data["due"] = {"at": expressions.iso(due.at), "week": due.week}
         return due
 
-    def _week(self, task: Any, source: str | None) -> int | None:
-        """The timetable week of a task: a number, or an expression over its data (e.g. health IMRs differ)."""
-        if not source:
-            return None
-        if source.lstrip("-").isdigit():
-            return int(source)
-        try:
-            with clocks.using(self._clock or clocks.current()):
-                value = expressions.evaluate(source, dict(task.data))
-        except ExpressionError:
-            return None
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-
     def ready_tasks(self) -> list[HumanTask]:
-        """Every human task waiting to be done, with role, agency, form and due date."""
+        """Every human task waiting to be done, with role, agency, form, due date and timetable week."""
         tasks = []
         for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
             spec = task.task_spec
             props = properties(spec)
             role = self.catalogue.role_for_lane(spec.lane)
-            week = self._week(task, props.get("week"))
-            anchor = task.data.get(props.get("clock", "")) if props.get("clock") else None
-            planned = None
-            if week is not None and isinstance(anchor, str):
-                try:
-                    planned = _aware(expressions.add_weeks(anchor, week))
-                except ExpressionError:
-                    planned = None
+            due = self._due(task, props)
             tasks.append(HumanTask(
                 id=str(task.id), name=spec.bpmn_id or spec.name, title=spec.bpmn_name or spec.name,
                 lane=spec.lane, role=role.role if role else None, agency=self._agency_of(task),
                 form=props.get("formJsonSchemaFilename"), ui_form=props.get("formUiSchemaFilename"),
-                due_at=self._due(task, props), week=week, planned_at=planned,
-                documentation=getattr(spec, "documentation", None) or "",
+                due_at=due.at, week=due.week, documentation=getattr(spec, "documentation", None) or "",
             ))
         return tasks
 
     def waiting_timers(self) -> list[PendingTimer]:
-        """Every timer the case waits on, with the instant it falls due."""
+        """Every timer the case waits on, with the instant it falls due and what it keeps."""
         timers = []
         for task in self.workflow.event_manager.tasks.values():
             due = _timer_due(task)
             if due is not None:
-                timers.append(PendingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, due))
+                timers.append(self._pending(task, due))
         return sorted(timers, key=lambda t: t.due_at)
+
+    def _pending(self, task: Any, due: datetime) -> PendingTimer:
+        spec = task.task_spec
+        agency = task.data.get(self.catalogue.scope_variable)
+        return PendingTimer(str(task.id), spec.bpmn_id or spec.name, due,
+                            properties(spec).get("milestone") or spec.bpmn_name,
+                            agency if isinstance(agency, str) else None, self._accountable(task))
+
+    def _accountable(self, timer: Any) -> tuple[str, ...]:
+        """For a deadline (a `milestone` timer, or one whose notices escalate), the roles answerable for it: the
+        role of the step it watches and the roles its notices go to; () for a plain reminder."""
+        spec = timer.task_spec
+        notified: list[str] = []
+        escalates = False
+        following = list(spec.outputs)
+        while following:
+            step = following.pop(0)
+            props = properties(step)
+            if not props.get("notify"):
+                continue
+            notified.append(props["notify"])
+            escalates = escalates or props.get("notice") == "escalation"
+            following.extend(step.outputs)
+        if not (escalates or properties(spec).get("milestone")):
+            return ()
+        watched = _watched(timer)
+        role = self.catalogue.role_for_lane(watched.task_spec.lane) if watched is not None else None
+        return tuple(dict.fromkeys([*([role.role] if role else []), *notified]))
+
+    def _task(self, task_id: str) -> Any:
+        try:
+            return self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, WorkflowException, KeyError):
+            return None
+
+    def settled(self, timer_ids: Iterable[str]) -> set[str]:
+        """Of these fired timers, those whose deadline no longer stands: the step they watch is over, or the data
+        holds the variable their `settledBy` property names (an extension recorded)."""
+        found = set()
+        for timer_id in timer_ids:
+            timer = self._task(timer_id)
+            watched = _watched(timer) if timer is not None else None
+            if watched is None or watched.state in (TaskState.COMPLETED, TaskState.CANCELLED):
+                found.add(timer_id)
+                continue
+            variable = properties(timer.task_spec).get("settledBy")
+            if variable and any(variable in t.data for t in self.workflow.get_tasks(state=TaskState.COMPLETED)):
+                found.add(timer_id)
+        return found
+
+
+def _watched(timer: Any) -> Any:
+    """The activity a boundary timer is attached to (its sibling under the boundary split), or None."""
+    parent = timer.parent
+    if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
+        return None
+    return next((c for c in parent.children if not isinstance(c.task_spec, BoundaryEvent)), None)
 
 
 def _timer_due(task: Any) -> datetime | None:
+    """The instant a waiting timer falls due (None for anything else)."""
     definition = getattr(task.task_spec, "event_definition", None)
     if not isinstance(definition, TimerEventDefinition) or task.state != TaskState.WAITING:
         return None
+    return _timer_instant(task)
+
+
+def _timer_instant(task: Any) -> datetime | None:
+    """The instant a timer task was set for, waiting or fired."""
     value = task.internal_data.get("event_value")
     if isinstance(value, dict):
         value = value.get("next")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,29 @@ def properties(task_spec: Any) -> dict[str, str]:
     return dict(extensions.get("properties", {}) or {})
 
 
+_NOTE = r"(?:\bgaps? \d|\b[DT]\d+\b|\b[a-z]+_[a-z_]+\b|forms/|\.json\b)"
+_NOTE_IN_BRACKETS = re.compile(r"\s*\([^()]*" + _NOTE + r"[^()]*\)", re.IGNORECASE)
+_CODE_PREFIX = re.compile(r"\b[DT]\d+(?:, [DT]\d+)*: ")
+_FOR_IMPLEMENTERS = re.compile(_NOTE, re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[a-z)'][.])\s+(?=[A-Z])")
+
+
+def for_people(documentation: str) -> str:
+    """An element's documentation as the person doing the step reads it: the seed paragraphs and what the step
+    asks, without notes for implementers (a bracket, clause or sentence citing a gap of PROCESS.md A.5, a
+    decision or timing code such as 'D6' or 'T13', a variable or element id, a file name). A process owner keeps
+    such notes in brackets, clauses or sentences of their own."""
+    kept = []
+    for sentence in _SENTENCE_END.split(_CODE_PREFIX.sub("", _NOTE_IN_BRACKETS.sub("", documentation)).strip()):
+        if re.match(r"gaps? \d", sentence, re.IGNORECASE):
+            continue
+        clauses = [c for c in re.split(r";\s+", sentence) if c.strip() and not _FOR_IMPLEMENTERS.search(c)]
+        if clauses:
+            kept.append("; ".join(clauses).rstrip(" ,;"))
+    text = " ".join(kept).strip()
+    return text if not text or text.endswith((".", ")", "'")) else text + "."
+
+
 @dataclass
 class CompiledProcess:
     """A validated process: SpiffWorkflow specs plus the files (diagrams and forms) it was built from."""
@@ -44,6 +68,29 @@ class CompiledProcess:
         """Every task spec of the process and of the processes it calls."""
         for spec in (self.spec, *self.subprocess_specs.values()):
             yield from spec.task_specs.values()
+
+    def element(self, bpmn_id: str) -> Any:
+        """The task spec of a diagram element, by id, in this process or one it calls (None when there is none)."""
+        found = self.__dict__.get("_elements")
+        if found is None:
+            found = {}
+            for task_spec in self.task_specs():
+                element = getattr(task_spec, "bpmn_id", None)
+                if element and element not in found:
+                    found[element] = task_spec
+            self.__dict__["_elements"] = found
+        return found.get(bpmn_id)
+
+    def guidance(self, bpmn_id: str) -> str:
+        """What the diagram says about a step (its documentation, with the seed paragraphs), for the person doing it:
+        without the notes for implementers it may carry (see `for_people`)."""
+        return for_people(str(getattr(self.element(bpmn_id), "documentation", None) or ""))
+
+    def reads(self, bpmn_id: str) -> tuple[str, ...]:
+        """The earlier steps whose answers a step shows the person doing it (its `reads` property, comma-separated)."""
+        spec = self.element(bpmn_id)
+        listed = properties(spec).get("reads", "") if spec is not None else ""
+        return tuple(r.strip() for r in listed.split(",") if r.strip())
 
     def form_with_ui(self, name: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
         """A task's JSON Schema and its UI schema (an empty form without a name, no UI hints without a file)."""

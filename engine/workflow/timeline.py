@@ -21,12 +21,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
-from engine import clock as clocks
 from engine.errors import ExpressionError
 from engine.workflow import expressions
+from engine.workflow.dates import Due, as_date, due_of, evaluate, week_number
 from engine.workflow.deadlines import days_left, week_of
 from engine.workflow.specs import CompiledProcess, properties
 
+_DATE_PROPERTIES = ("due", "week", "clock", "workingDay")
 _LIVE = (TaskState.READY, TaskState.STARTED, TaskState.WAITING)
 _WITH_DATA = (TaskState.COMPLETED, *_LIVE)
 _PLAN_CACHE_SIZE = 32
@@ -63,18 +64,40 @@ class TimerRow(Protocol):
     def due_at(self) -> datetime: ...
     @property
     def fired_at(self) -> datetime | None: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def agency(self) -> str | None: ...
+    @property
+    def missed(self) -> bool: ...
 
 
 # ------------------------------------------------------------------------------------------ what the diagram says
 @dataclass(frozen=True)
 class Step:
-    """A human task of the diagram: its title and, when it is on a timetable, its week and clock."""
+    """A human task of the diagram: its title, its date properties (`due`, `week`, `clock`, `workingDay`) and the
+    `timeDate` expressions of the timers attached to it."""
 
     element: str
     title: str
-    week: str | None
-    clock: str | None
+    props: tuple[tuple[str, str], ...]
     rank: int
+    timers: tuple[str, ...] = ()
+
+    @property
+    def week(self) -> str | None:
+        """The `week` property (a number or an expression)."""
+        return dict(self.props).get("week")
+
+    @property
+    def clock(self) -> str | None:
+        """The data variable week 0 counts from."""
+        return dict(self.props).get("clock")
+
+    def due(self, data: Mapping[str, Any], now: datetime) -> Due:
+        """When the step is due on this case's data (dates.due_of, as the runtime computes it once it is ready)."""
+        timers = [d for d in (as_date(evaluate(t, data, now)) for t in self.timers) if d is not None]
+        return due_of(dict(self.props), data, now, timers)
 
 
 @dataclass(frozen=True)
@@ -86,6 +109,7 @@ class MilestoneSpec:
     expression: str | None
     attached_to: str | None
     rank: int
+    met_on: str | None = None  # the data variable recording the day it was met (its `metOn` property)
 
 
 @dataclass(frozen=True)
@@ -146,12 +170,17 @@ def _read_plan(process: CompiledProcess) -> Plan:
     steps: dict[str, Step] = {}
     milestones: list[MilestoneSpec] = []
     attached: dict[str, str] = {}
+    timer_sources: dict[str, list[str]] = {}
     for task_spec in process.task_specs():
         if isinstance(task_spec, BoundaryEventSplit):
             watched = [o for o in task_spec.outputs if not isinstance(o, BoundaryEvent)]
             for event in task_spec.outputs:
                 if isinstance(event, BoundaryEvent) and watched:
                     attached[event.bpmn_id] = watched[0].bpmn_id
+                    definition = getattr(event, "event_definition", None)
+                    if isinstance(definition, TimerEventDefinition) and isinstance(definition.expression, str) \
+                            and not definition.expression.strip().strip("\"'").startswith("P"):
+                        timer_sources.setdefault(watched[0].bpmn_id, []).append(definition.expression)
     variables: set[str] = set()
     for task_spec in process.task_specs():
         element = getattr(task_spec, "bpmn_id", None)
@@ -160,16 +189,20 @@ def _read_plan(process: CompiledProcess) -> Plan:
         props = properties(task_spec)
         rank = ranks.get(element, last)
         if getattr(task_spec, "manual", False) and element not in steps:
-            steps[element] = Step(element, task_spec.bpmn_name or element, props.get("week"), props.get("clock"),
-                                  rank)
+            dated = tuple(sorted((k, v) for k, v in props.items() if k in _DATE_PROPERTIES))
+            steps[element] = Step(element, task_spec.bpmn_name or element, dated, rank,
+                                  tuple(timer_sources.get(element, ())))
             if props.get("clock"):
                 variables.add(props["clock"])
-            variables |= _names(props.get("week"))
+            variables |= _names(props.get("week")) | _names(props.get("due"))
+            for attached_source in timer_sources.get(element, ()):
+                variables |= _names(attached_source)
         definition = getattr(task_spec, "event_definition", None)
         if props.get("milestone") and isinstance(definition, TimerEventDefinition):
             source = definition.expression if isinstance(definition.expression, str) else None
-            milestones.append(MilestoneSpec(element, props["milestone"], source, attached.get(element), rank))
-            variables |= _names(source)
+            milestones.append(MilestoneSpec(element, props["milestone"], source, attached.get(element), rank,
+                                            props.get("metOn")))
+            variables |= _names(source) | ({props["metOn"]} if props.get("metOn") else set())
     ordered = tuple(sorted(steps.values(), key=lambda s: (s.rank, s.element)))
     clocks_used = {s.clock for s in ordered if s.clock}
     return Plan(ordered, tuple(sorted(milestones, key=lambda m: (m.rank, m.element))),
@@ -279,27 +312,6 @@ class ReviewClock:
     milestones: tuple[Milestone, ...]
 
 
-def _date(value: Any) -> datetime | None:
-    try:
-        return expressions.to_datetime(value)
-    except ExpressionError:
-        return None
-
-
-def _week_number(source: str | None, data: Mapping[str, Any], now: datetime) -> int | None:
-    """A `week` property as a number: a literal, or an expression over the case data."""
-    if not source:
-        return None
-    if source.lstrip("-").isdigit():
-        return int(source)
-    try:
-        with clocks.using(clocks.FrozenClock(now)):
-            value = expressions.evaluate(source, data)
-    except ExpressionError:
-        return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _current_week(anchor: datetime, now: datetime) -> int:
     """Week n of a timetable: week 1 is the first seven days from the anchor, week 0 is before it."""
     return max(1, week_of(anchor, now)) if now >= anchor else 0
@@ -310,12 +322,12 @@ def timetables(process: CompiledProcess, facts: CaseFacts, now: datetime) -> tup
     plan = plan_of(process)
     longest: dict[str, int] = {}
     for step in plan.steps:
-        week = _week_number(step.week, facts.data, now)
+        week = week_number(step.week, facts.data, now)
         if step.clock and week is not None:
             longest[step.clock] = max(longest.get(step.clock, 0), week)
     found = []
     for variable in longest:
-        anchor = _date(facts.data.get(variable))
+        anchor = as_date(facts.data.get(variable))
         found.append(Timetable(variable, plan.clock_labels[variable], longest[variable], anchor,
                                _current_week(anchor, now) if anchor is not None else None))
     return tuple(found)
@@ -349,6 +361,8 @@ def milestones(process: CompiledProcess, facts: CaseFacts, rows: Sequence[TaskRo
         done = spec.attached_to is not None and (
             spec.attached_to in facts.completed or (bool(watched) and all(r.state == "completed" for r in watched)))
         met_at = max((r.completed_at for r in watched if r.completed_at), default=None) if done else None
+        if done and spec.met_on and as_date(facts.data.get(spec.met_on)) is not None:
+            met_at = as_date(facts.data.get(spec.met_on))  # the day the person recorded, not the day they typed it
         if done:
             late = fired or (due is not None and met_at is not None and met_at > due)
             found.append(Milestone(spec.element, spec.title, due, None, MET_LATE if late else MET, met_at))
@@ -366,14 +380,7 @@ def milestones(process: CompiledProcess, facts: CaseFacts, rows: Sequence[TaskRo
 
 def _milestone_date(spec: MilestoneSpec, data: Mapping[str, Any], now: datetime) -> datetime | None:
     """A milestone's date from its timer's expression (None while the data it needs is missing)."""
-    if not spec.expression:
-        return None
-    try:
-        with clocks.using(clocks.FrozenClock(now)):
-            value = expressions.evaluate(spec.expression, data)
-    except ExpressionError:
-        return None
-    return _date(value)
+    return as_date(evaluate(spec.expression, data, now)) if spec.expression else None
 
 
 # ------------------------------------------------------------------------------------------ the timeline
@@ -447,14 +454,13 @@ def timeline(process: CompiledProcess, facts: CaseFacts, rows: Sequence[TaskRow]
     other: list[Entry] = []
     for step in plan_of(process).steps:
         happened = by_element.get(step.element, [])
-        week = _week_number(step.week, facts.data, now)
+        entry = _entry(step, step.due(facts.data, now), happened, now)
         table = tables.get(step.clock or "")
-        if table is None or week is None:
+        if table is None or entry.week is None:
             if happened:
-                other.append(_entry(step, None, None, happened, now))
+                other.append(entry)
         elif happened or facts.reachable is None or step.element in facts.reachable:
-            planned[table.variable].append((week, step.rank, step.element, _entry(step, week, table.anchor,
-                                                                                  happened, now)))
+            planned[table.variable].append((entry.week, step.rank, step.element, entry))
     sections = [Section(tables[v], tuple(e for *_, e in sorted(planned[v], key=lambda p: p[:3])))
                 for v in tables if planned[v]]
     if other:
@@ -462,15 +468,39 @@ def timeline(process: CompiledProcess, facts: CaseFacts, rows: Sequence[TaskRow]
     return tuple(sections)
 
 
-def _entry(step: Step, week: int | None, anchor: datetime | None, happened: list[TaskRow], now: datetime) -> Entry:
-    """One timeline row: each occurrence judged by calendar day against its planned date (else its due date)."""
-    planned = anchor + timedelta(weeks=week) if anchor is not None and week is not None else None
+def _entry(step: Step, due: Due, happened: list[TaskRow], now: datetime) -> Entry:
+    """One timeline row: each occurrence judged by calendar day against its due date (the one the inbox shows);
+    a step not reached yet is planned for the date it would be due on the case's data."""
     occurrences = []
     for row in happened:
-        own = anchor + timedelta(weeks=row.week) if anchor is not None and row.week is not None else planned
-        deadline = own if own is not None else row.due_at
         completed = row.completed_at if row.state == "completed" else None
-        occurrences.append(Occurrence(row.agency, row.created_at, completed, own, _status(completed, deadline, now)))
+        occurrences.append(Occurrence(row.agency, row.created_at, completed, row.due_at,
+                                      _status(completed, row.due_at, now)))
+    dated = [o.planned for o in occurrences if o.planned is not None]
+    planned = min(dated) if dated else None if occurrences else due.at
+    weeks = [r.week for r in happened if r.week is not None]
+    week = min(weeks) if weeks else due.week
     status = max((o.status for o in occurrences), key=_SEVERITY.__getitem__, default=NOT_REACHED)
     behind = not occurrences and planned is not None and now.date() > planned.date()
     return Entry(step.element, step.title, week, planned, status, tuple(occurrences), behind)
+
+
+# ------------------------------------------------------------------------------------------ the deadlines table
+@dataclass(frozen=True)
+class Deadline:
+    """A deadline the procedure keeps on a case: still running (days left), or missed and not yet settled."""
+
+    title: str
+    agency: str | None
+    due: datetime
+    missed: bool
+    days_left: int
+
+
+def deadlines(timers: Sequence[TimerRow], now: datetime) -> tuple[Deadline, ...]:
+    """Every timer the case waits on, and every deadline that passed while its step was open and is not settled
+    (the step not done, no extension recorded): missed ones first, then soonest first."""
+    kept = [t for t in timers if t.fired_at is None or t.missed]
+    return tuple(sorted((Deadline(t.title or t.name, t.agency, t.due_at, t.fired_at is not None,
+                                  days_left(t.due_at, now)) for t in kept),
+                        key=lambda d: (not d.missed, d.due, d.title, d.agency or "")))

@@ -614,6 +614,8 @@ def test_a_late_imr_is_escalated_to_its_chief_executive_and_the_administrator() 
         complete_common(drive, letter)
     finish_common_tasks(drive, stop={"imr_panel_review"}, agencies=["social_care"])
     drive.advance_to(DECISION + timedelta(weeks=6, hours=1))
+    assert not drive.notices_of("escalation"), "B&P IMRs are due in week 8 (gap 13): nobody is escalated before"
+    drive.advance_to(DECISION + timedelta(weeks=8, hours=1))
     escalations = {(n.element, n.role, n.agency) for _, n in drive.notices_of("escalation")}
     assert ("imr_overdue_ce", "chief_executive", "police") in escalations
     assert ("imr_overdue_admin", "lscb_administrator", "police") in escalations

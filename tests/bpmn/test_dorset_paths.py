@@ -280,7 +280,7 @@ def to_week(d: Drive, week: float) -> None:
 def review_weeks_0_to_26(
     d: Drive, family: dict[str, Any], revise: str | None = None, late: str | None = None, submit: bool = True
 ) -> None:
-    """Phase 2 week by week; `revise` sends that agency's IMR back once, `late` leaves that IMR until week 7."""
+    """Phase 2 week by week; `revise` sends that agency's IMR back once, `late` leaves that IMR past its deadline."""
     commission(d)
     letters = d.tasks("lscb_administrator")
     assert sorted(t.agency or "" for t in letters if t.name == "imr_letter") == sorted(AGENCIES), \
@@ -302,24 +302,25 @@ def review_weeks_0_to_26(
     for agency in AGENCIES:
         if agency != late:
             signoff = d.task("prep_signoff", agency=agency)
-            assert signoff.week == 8
             expected_week = 6 if agency in HEALTH else 8
+            assert signoff.week == expected_week  # the week its due date falls in (8.5: health IMRs by week 6)
             assert signoff.due_at == DECISION + timedelta(weeks=expected_week)
             d.complete("prep_signoff", imr_forms(agency)[-1][1], agency=agency)
     if late:
-        d.advance_to(DECISION + timedelta(weeks=5, hours=10))  # letters went out at 09:00 on decision day
-        assert [n.agency for _, n in d.notices_of("reminder", "imr_author")] == [late]
-        assert not d.notices_of("escalation")
+        d.advance_to(DECISION + timedelta(weeks=5, hours=10))
+        assert not d.notices_of("reminder", "imr_author"), "the late IMR is due in week 8: nobody is reminded yet"
     to_week(d, 6)
     d.complete("health_imrs_received", {"health_imrs_received_date": day(d.clock.now()), "health_imrs_from": HEALTH})
     hoa = d.task("health_overview_draft")
     assert hoa.role == "health_overview_author"
     assert hoa.due_at == datetime.fromisoformat(day(d.clock.now())).replace(tzinfo=UTC) + timedelta(weeks=5)
     if late:
-        d.advance_to(DECISION + timedelta(weeks=6, hours=10))  # the six weeks of 8.5 have passed
+        d.advance_to(DECISION + timedelta(weeks=7, hours=10))  # one week before its own deadline (8.5, App. 2)
+        assert [n.agency for _, n in d.notices_of("reminder", "imr_author")] == [late]
+        assert not d.notices_of("escalation")
+        d.advance_to(DECISION + timedelta(weeks=8, hours=10))  # the agency's deadline, the one its tasks show, passed
         escalations = [(n.role, n.agency) for _, n in d.notices_of("escalation")]
         assert escalations == [("chief_executive", late), ("lscb_administrator", late)]
-        to_week(d, 7)
         prepare_imr(d, late)
     to_week(d, 8)
     d.complete("all_imrs_received", {"all_imrs_received_date": day(d.clock.now()), "imrs_outstanding": []})
@@ -521,7 +522,8 @@ def test_an_imr_sent_back_by_the_panel_is_revised_resubmitted_and_reviewed_again
 
 
 @pytest.mark.parametrize("save_restore", MODES)
-def test_a_late_imr_reminds_its_author_at_five_weeks_and_escalates_after_six(save_restore: bool) -> None:
+def test_a_late_imr_reminds_its_author_a_week_before_its_deadline_and_escalates_when_it_passes(
+        save_restore: bool) -> None:
     d = drive(save_restore)
     to_decision(d)
     review_weeks_0_to_26(d, FAMILY_INVOLVED, late="police")
@@ -683,20 +685,25 @@ def _letters_sent(d: Drive) -> None:
     commission(d)
     for agency in AGENCIES:
         complete_for_agency(d, "imr_letter", agency, imr_forms(agency)[0][1])
+        complete_for_agency(d, "prep_name_author", agency, imr_forms(agency)[1][1])
 
 
 @pytest.mark.parametrize("save_restore", MODES)
-def test_editing_the_imr_deadline_in_the_diagram_moves_the_escalation(save_restore: bool) -> None:
+def test_editing_the_imr_deadline_in_the_diagram_moves_the_due_dates_the_reminder_and_the_escalation(
+        save_restore: bool) -> None:
     diagrams = read_diagrams([ROOT / "bpmn"])
-    text = diagrams["common/imr.bpmn"].decode()
-    assert text.count('"P6W"') == 1
-    diagrams["common/imr.bpmn"] = text.replace('"P6W"', '"P4W"').encode()
+    text = diagrams["dorset/scr_dorset.bpmn"].decode()
+    assert text.count('"imr": 8, "health_imr": 6') == 1
+    diagrams["dorset/scr_dorset.bpmn"] = text.replace('"imr": 8, "health_imr": 6', '"imr": 4, "health_imr": 4').encode()
     process = compile_processes(diagrams, read_forms(ROOT / "forms"), repository_catalogue(), [PROCESS])[PROCESS]
     d = Drive(PROCESS, save_restore=save_restore, process=process)
     _letters_sent(d)
-    d.advance_to(DECISION + timedelta(weeks=4, hours=8))
+    assert {t.due_at for t in d.tasks() if t.name == "prep_gather"} == {DECISION + timedelta(weeks=4)}
+    d.advance_to(DECISION + timedelta(weeks=3, hours=1))
+    assert sorted(n.agency or "" for _, n in d.notices_of("reminder", "imr_author")) == sorted(AGENCIES)
+    d.advance_to(DECISION + timedelta(weeks=4) - timedelta(minutes=1))
     assert not d.notices_of("escalation")
-    d.advance_to(DECISION + timedelta(weeks=4, hours=10))
+    d.advance_to(DECISION + timedelta(weeks=4, hours=1))
     escalated = [(n.role, n.agency) for _, n in d.notices_of("escalation")]
     assert sorted(escalated) == sorted(
         [("chief_executive", a) for a in AGENCIES] + [("lscb_administrator", a) for a in AGENCIES]
@@ -704,14 +711,17 @@ def test_editing_the_imr_deadline_in_the_diagram_moves_the_escalation(save_resto
 
 
 @pytest.mark.parametrize("save_restore", MODES)
-def test_the_imr_escalation_fires_six_weeks_after_the_letter_in_the_shipped_diagram(save_restore: bool) -> None:
+def test_each_imr_is_escalated_at_the_deadline_its_own_tasks_show(save_restore: bool) -> None:
     d = drive(save_restore)
     _letters_sent(d)
-    d.advance_to(DECISION + timedelta(weeks=5, hours=10))
+    due = {t.agency: t.due_at for t in d.tasks() if t.name == "prep_gather"}
+    assert due == {a: DECISION + timedelta(weeks=6 if a in HEALTH else 8) for a in AGENCIES}  # 8.5, gap 13
+    d.advance_to(DECISION + timedelta(weeks=6, hours=1))
+    assert [n.agency for _, n in d.notices_of("escalation", "chief_executive")] == HEALTH
+    assert [n.agency for _, n in d.notices_of("reminder", "imr_author")] == HEALTH  # a week before week 6
+    d.advance_to(DECISION + timedelta(weeks=8, hours=1))
     assert sorted(n.agency or "" for _, n in d.notices_of("reminder", "imr_author")) == sorted(AGENCIES)
-    assert not d.notices_of("escalation")
-    d.advance_to(DECISION + timedelta(weeks=6, hours=10))
-    assert len(d.notices_of("escalation", "chief_executive")) == len(AGENCIES)
+    assert sorted(n.agency or "" for _, n in d.notices_of("escalation", "chief_executive")) == sorted(AGENCIES)
 
 
 @pytest.mark.parametrize("save_restore", MODES)

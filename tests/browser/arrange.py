@@ -30,7 +30,9 @@ from tests.drive import SCR_PATH, ready
 from tests.formfill import fill
 from web import formrender
 
-Picker = Callable[[TaskRow, str], str]  # (task being completed, role a person field assigns) -> username
+# (task being completed, role a person field assigns, the agency it is given for or None) -> username; for a role
+# held per agency the person must be of that agency (the server refuses anyone else).
+Picker = Callable[[TaskRow, str, str | None], str]
 
 
 # ---------------------------------------------------------------- which roles act where (from the diagrams)
@@ -175,9 +177,18 @@ def valid_data(services: Services, task: TaskRow, picker: Picker, choices: Mappi
     """Valid answers for a task's form down the main SCR path, with each person picker answered by `picker`."""
     schema = schema_of(services, task)
     steer: dict[str, Any] = {**SCR_PATH, **({"agencies": list(agencies)} if agencies else {}), **(choices or {})}
+    later: dict[str, tuple[str, bool, str]] = {}
     for name, (role, many) in pickers(schema).items():
-        steer.setdefault(name, [picker(task, role)] if many else picker(task, role))
-    return fill(schema, steer)
+        found = services.catalogue.role(role)
+        if found is not None and found.agency_scoped and name not in steer:
+            later[name] = (role, many, services.catalogue.agency_variable(found))  # once the agency is known
+        else:
+            steer.setdefault(name, [picker(task, role, None)] if many else picker(task, role, None))
+    data = fill(schema, steer)
+    for name, (role, many, variable) in later.items():
+        agency = data.get(variable) or task.agency
+        data[name] = [picker(task, role, agency)] if many else picker(task, role, agency)
+    return data
 
 
 def refusals(schema: Mapping[str, Any], posted: Sequence[tuple[str, str]]) -> list[Any]:
@@ -211,7 +222,11 @@ def drive(services: Services, board: str, stop: Callable[[list[TaskRow]], TaskRo
     Tasks for which `hold` is true are completed only when nothing else is ready, so other branches run first.
     """
     acting = driver(services, board)
-    choose = picker or (lambda task, role: acting)
+
+    def colleague(_task: TaskRow, role: str, agency: str | None) -> str:
+        return acting if agency is None else person(services, f"br.{board}.{role}.{agency}", board, agency)
+
+    choose = picker or colleague
     record = start_case(services, board, acting)
     case_id = record.id or 0
     for _ in range(max_steps):
@@ -320,7 +335,12 @@ def _set(form: Any, name: str, value: Any) -> None:
     elif kind == "checkbox" and isinstance(value, bool) and inputs.count() == 1 \
             and first.get_attribute("value") == "true":
         first.set_checked(value)
-    elif kind in ("checkbox", "radio"):
+    elif kind == "checkbox":  # exactly these ticked: a form may come prefilled from earlier answers
+        wanted = {_text(v) for v in values}
+        for number in range(inputs.count()):
+            box = inputs.nth(number)
+            box.set_checked(box.get_attribute("value") in wanted)
+    elif kind == "radio":
         for v in values:
             form.locator(f'[name="{name}"][value="{_text(v)}"]').check()
     else:

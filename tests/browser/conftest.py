@@ -70,8 +70,11 @@ class LiveServer:
         record = start_case(self.services, board, referrer)
         case_id = record.id or 0
         [referral] = ready(self.services, case_id)
+        with self.services.uow() as uow:
+            lead_user = uow.people.get_user(lead)
+        agency = {"referrer_agency": lead_user.agency} if lead_user is not None and lead_user.agency else {}
         complete_task(self.services, referral.id, referrer,
-                         fill(self._schema(case_id, referral), {"safeguarding_lead": lead}))
+                      fill(self._schema(case_id, referral), {"safeguarding_lead": lead, **agency}))
         [countersign] = ready(self.services, case_id)
         if countersign.id not in {t.id for t in my_tasks(self.services, lead)}:
             assign_role(self.services, Assignment(lead, countersign.role or "", board, case_id,
@@ -86,17 +89,15 @@ class LiveServer:
         return process.form(task.form) if task.form else {"properties": {}}
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The whole app on a fresh SQLite file: bpmn/ deployed, demo users signing in with PASSWORD."""
+def serve(folder: Path, clock: FrozenClock) -> Iterator[LiveServer]:
+    """The whole app on a fresh SQLite file in `folder`, on `clock`: bpmn/ deployed, demo users signing in with
+    PASSWORD."""
     from werkzeug.serving import make_server
 
-    from tests.service.conftest import T0
     from web import create_app
     from web.accounts import Passwords
 
-    database = tmp_path_factory.mktemp("browser") / "scr.sqlite3"
-    services, engine = build_services(f"sqlite:///{database}", ROOT / "forms", FrozenClock(T0))
+    services, engine = build_services(f"sqlite:///{folder / 'scr.sqlite3'}", ROOT / "forms", clock)
     deploy(services, read_diagrams([ROOT / "bpmn"]), by="tests")
     seed_users(services, services.catalogue.users)
     hashed = Passwords(fast=True).hash(PASSWORD)
@@ -113,6 +114,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         thread.join(timeout=5)
         server.server_close()
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The whole app on a fresh SQLite file, its clock frozen at the tests' T0."""
+    from tests.service.conftest import T0
+
+    yield from serve(tmp_path_factory.mktemp("browser"), FrozenClock(T0))
 
 
 @pytest.fixture(scope="session")
@@ -190,6 +199,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.sections.append(("screenshot", f"could not save {path}: {exc}"))
         else:
             report.sections.append(("screenshot", str(path)))
+
+
+DOC_SCREENSHOTS = ROOT / "docs" / "screenshots"
+SHOT_HEIGHT = 2000  # px: the top of a long page is what a reader of the docs needs
+
+
+def keep_screenshot(page: Any, name: str) -> None:
+    """Save what the page shows now (its top 2000 px) as test-results/screenshots/roles/<name>.png, and as
+    docs/screenshots/<name>.png (docs/roles.md) when that is missing or SCR_REFRESH_SCREENSHOTS=1 asks for it, so
+    a test run does not rewrite the pictures the repository keeps."""
+    taken = SCREENSHOTS / "roles" / f"{name}.png"
+    taken.parent.mkdir(parents=True, exist_ok=True)
+    height = min(int(page.evaluate("document.documentElement.scrollHeight")), SHOT_HEIGHT)
+    page.screenshot(path=str(taken), full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": height})
+    kept = DOC_SCREENSHOTS / f"{name}.png"
+    if not kept.exists() or os.environ.get("SCR_REFRESH_SCREENSHOTS") == "1":
+        DOC_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(taken.read_bytes())
 
 
 def sign_in(page: Any, username: str, password: str = PASSWORD) -> None:

@@ -36,7 +36,7 @@ from tests.browser.arrange import (
     tasks_with_widget,
     valid_data,
 )
-from tests.browser.conftest import LiveServer, sign_in
+from tests.browser.conftest import LiveServer, keep_screenshot, sign_in
 from tests.drive import ready
 from tests.formfill import value_for
 
@@ -81,8 +81,9 @@ def test_the_role_sees_its_task_is_refused_an_invalid_form_submits_a_valid_one_a
     user = holder(services, task, board)
     schema = schema_of(services, task)
 
-    def picked(_task: Any, assigned: str) -> str:
-        return person(services, f"br.{assigned}.{arranged.case_id}.picked", board)
+    def picked(_task: Any, assigned: str, agency: str | None) -> str:
+        return person(services, f"br.{assigned}.{arranged.case_id}.picked" + (f".{agency}" if agency else ""), board,
+                      agency)
 
     data = valid_data(services, task, picked)
 
@@ -96,6 +97,7 @@ def test_the_role_sees_its_task_is_refused_an_invalid_form_submits_a_valid_one_a
     expect(page).to_have_url(re.compile(rf"/tasks/{re.escape(task.id)}$"))
     expect(page.get_by_role("heading", name=task.title, level=1)).to_be_visible()
     expect(page.get_by_role("link", name=f"Case {reference}")).to_be_visible()
+    keep_screenshot(page, f"{role.replace('_', '-')}-task")  # what the role sees of its task (docs/roles.md)
 
     # Submit it as it stands (empty) and see what is wrong, in the summary and beside each field.
     expected = refusals(schema, posted(task_form(page)))
@@ -120,6 +122,8 @@ def test_the_role_sees_its_task_is_refused_an_invalid_form_submits_a_valid_one_a
     page.get_by_role("button", name="Submit", exact=True).click()
     expect(page.get_by_role("heading", name="Your inbox")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text(f"Done: {task.title}")
+    expect(page.get_by_role("status")).to_contain_text(re.compile("sent to|Nothing new is waiting"))  # who is next
+    keep_screenshot(page, f"{role.replace('_', '-')}-inbox-after-submitting")
     expect(page.locator(f'a[href$="/tasks/{task.id}"]')).to_have_count(0)
     with services.uow() as uow:
         done = uow.tasks.get(task.id)
@@ -180,8 +184,9 @@ def test_two_rows_or_two_people_are_entered_with_the_page_controls_and_kept_as_t
         two[1] = {**two[1], **{k: f"{v} (second)" for k, v in two[1].items()
                               if isinstance(v, str) and not prop["items"]["properties"][k].get("format")
                               and "enum" not in prop["items"]["properties"][k]}}
-    data = valid_data(services, task, lambda _t, role: person(services, f"br.{role}.{arranged.case_id}.picked",
-                                                              spec.board), choices={field: two})
+    data = valid_data(services, task, lambda _t, role, agency: person(
+        services, f"br.{role}.{arranged.case_id}.picked" + (f".{agency}" if agency else ""), spec.board, agency),
+        choices={field: two})
     assert data[field] == two
 
     sign_in(page, holder(services, task, spec.board))

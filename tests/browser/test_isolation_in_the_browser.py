@@ -73,8 +73,10 @@ def test_a_police_imr_author_never_sees_the_health_imr_on_any_page_address_or_ap
     acting = driver(services, BOARD)
     authors = {POLICE: police_author, health: health_author}
 
-    def picker(task: TaskRow, role: str) -> str:
-        return authors.get(task.agency or "", acting) if role == "imr_author" else acting
+    def picker(task: TaskRow, role: str, agency: str | None) -> str:
+        if role == "imr_author":
+            return authors.get(task.agency or "", acting)
+        return acting if agency is None else person(services, f"br.iso.{role}.{agency}.{suffix}", BOARD, agency)
 
     def waiting(tasks: list[TaskRow]) -> TaskRow | None:
         draft = next((t for t in tasks if t.name == IMR_DRAFT and t.agency == health), None)

@@ -66,7 +66,9 @@ DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
                          "<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY x \"y\">]>"), "doctype_not_allowed"),
     (lambda t: t.replace('name="IMR author"', 'name="Unknown lane"', 1), "unknown_lane"),
     (lambda t: t.replace('.schema.json"', '.missing.schema.json"', 1), "form_missing"),
-    (lambda t: t.replace('"P5W"', '"P5X"'), "timer_invalid"),
+    (lambda t: t.replace('<bpmn:timeDate xsi:type="bpmn:tFormalExpression">add_weeks(imr_due, -1)</bpmn:timeDate>',
+                         '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"P5X"</bpmn:timeDuration>'),
+     "timer_invalid"),
 ])
 def test_check_diagram_and_deploy_refuse_a_broken_diagram_and_store_nothing(
         tmp_path: Path, mutation: object, code: str) -> None:
@@ -87,7 +89,8 @@ def test_check_diagram_accepts_the_procedures_and_names_the_element_of_a_hostile
     assert good.returncode == 0, good.stderr
     assert "ok: scr_dorset" in good.stdout and "ok: scr_bournemouth_poole" in good.stdout
     hostile = tmp_path / "imr.bpmn"
-    hostile.write_text(IMR.read_text().replace('"P6W"', "__import__('os').system('touch /tmp/pwned')"))
+    hostile.write_text(IMR.read_text().replace(">imr_due</bpmn:timeDate>",
+                                               ">__import__('os').system('touch /tmp/pwned')</bpmn:timeDate>"))
     refused = run_cli("deploy", str(hostile), database=database)
     assert refused.returncode == 2
     assert "imr.bpmn" in refused.stderr and "expression_not_allowed" in refused.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.authoring.versions import deploy
+from engine.casework.accounts import seed_users
 from engine.casework.cases import start_case
 from engine.casework.completion import complete_task
 from engine.casework.queries import my_tasks
@@ -101,11 +102,24 @@ def test_the_timer_sweep_escalates_after_six_weeks_exactly_once(fixture_services
 
 def test_a_form_field_can_assign_a_case_role(fixture_services: Services) -> None:
     deploy_fixture(fixture_services)
+    seed_users(fixture_services, [{"username": "fay", "display_name": "Fay Fx", "board": "fx", "roles": []}])
     record = start_case(fixture_services, "fx", "rita")
     [ask] = my_tasks(fixture_services, "rita")
-    complete_task(fixture_services, ask.id, "rita", {"question": "q", "chair": "olga"})
-    [decide] = my_tasks(fixture_services, "olga")
+    complete_task(fixture_services, ask.id, "rita", {"question": "q", "chair": "fay"})
+    [decide] = my_tasks(fixture_services, "fay")
     assert decide.case_id == record.id
+
+
+def test_a_form_naming_someone_of_another_board_for_a_role_is_refused_and_changes_nothing(
+        fixture_services: Services) -> None:
+    deploy_fixture(fixture_services)
+    start_case(fixture_services, "fx", "rita")
+    [ask] = my_tasks(fixture_services, "rita")
+    with pytest.raises(InvalidSubmission) as refused:
+        complete_task(fixture_services, ask.id, "rita", {"question": "q", "chair": "olga"})
+    assert [(e.field, e.message) for e in refused.value.errors] == [
+        ("chair", "Olga Other is not on this board: choose a person from the list.")]
+    assert [t.id for t in my_tasks(fixture_services, "rita")] == [ask.id] and my_tasks(fixture_services, "olga") == []
 
 
 def test_a_new_diagram_version_changes_new_cases_only(fixture_services: Services) -> None:

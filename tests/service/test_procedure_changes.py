@@ -26,13 +26,13 @@ def deploy_repository(services: Services) -> None:
     deploy(services, read_diagrams([ROOT / "bpmn"]), by="tester")
 
 
-def deadline_timer_id(text: str, literal: str) -> str:
-    """The id of the boundary event whose timer is the quoted literal (e.g. the IMR's "P6W")."""
+def deadline_timer_id(text: str, expression: str) -> str:
+    """The id of the boundary event whose timer date is `expression` (e.g. the IMR's `imr_due`)."""
     root = etree.fromstring(text.encode())
-    for node in root.iter(f"{{{BPMN}}}timeDuration"):
-        if (node.text or "").strip() == f'"{literal}"':
+    for node in root.iter(f"{{{BPMN}}}timeDate"):
+        if (node.text or "").strip() == expression:
             return str(node.getparent().getparent().get("id"))
-    raise AssertionError(f"no timer {literal} in the diagram")
+    raise AssertionError(f"no timer {expression} in the diagram")
 
 
 def timers_of(services: Services, case_id: int) -> dict[str, Any]:
@@ -50,23 +50,23 @@ def case_at_imr_stage(services: Services, board: str, timer: str) -> int:
 
 
 @pytest.mark.parametrize("board", ["dorset", "bournemouth-poole"])
-def test_changing_the_imr_deadline_from_six_to_four_weeks_changes_new_cases_only(
+def test_moving_the_imr_escalation_two_weeks_earlier_changes_new_cases_only(
         repository_services: Services, board: str) -> None:
     services = repository_services
     deploy_repository(services)
     grant_everything(services, board, AGENCIES)
     text = IMR_FILE.read_text()
-    escalation = deadline_timer_id(text, "P6W")
+    escalation = deadline_timer_id(text, "imr_due")
     old_case = case_at_imr_stage(services, board, escalation)
-    asked_at = services.clock.now()
-    assert timers_of(services, old_case)[escalation] == asked_at + timedelta(weeks=6)
+    shipped = timers_of(services, old_case)[escalation]
 
-    versions = deploy(services, {"common/imr.bpmn": text.replace('"P6W"', '"P4W"').encode()}, by="owner")
+    edited = text.replace(">imr_due</bpmn:timeDate>", ">add_weeks(imr_due, -2)</bpmn:timeDate>")
+    versions = deploy(services, {"common/imr.bpmn": edited.encode()}, by="owner")
     assert len(versions) == 2, "both boards call the shared IMR process, so both get a new version"
     new_case = case_at_imr_stage(services, board, escalation)
 
-    assert timers_of(services, new_case)[escalation] == asked_at + timedelta(weeks=4)
-    assert timers_of(services, old_case)[escalation] == asked_at + timedelta(weeks=6)
+    assert timers_of(services, new_case)[escalation] == shipped - timedelta(weeks=2)
+    assert timers_of(services, old_case)[escalation] == shipped
     with services.uow() as uow:
         assert uow.cases.get(new_case).version_id != uow.cases.get(old_case).version_id
 

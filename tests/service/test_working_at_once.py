@@ -307,8 +307,8 @@ def test_a_diagram_failing_for_one_of_several_written_together_fails_that_one_al
     answers = {a: form_data(services, case_id, mine[a], CHOICES) for a in EIGHT}
     complete = Case.complete
 
-    def breaking_on_police(case: Case, task_id: str, data: dict[str, Any], clock: Any) -> Any:
-        result = complete(case, task_id, data, clock)  # the workflow has moved on: a failure now leaves it changed
+    def breaking_on_police(case: Case, task_id: str, data: dict[str, Any], clock: Any, vet: Any = None) -> Any:
+        result = complete(case, task_id, data, clock, vet)  # the workflow has moved on: a failure now leaves it changed
         if task_id == mine["police"].id:
             raise WorkflowFailed("a diagram expression failed")
         return result

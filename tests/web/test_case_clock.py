@@ -41,7 +41,7 @@ def test_a_fresh_case_shows_the_timetable_planned_against_actual(browser: Browse
     record = start_case(services, "dorset", "dorset.referrer")
     browser.sign_in("dorset.referrer")
     page = browser.client.get(f"/cases/{record.id}").get_data(as_text=True)
-    assert 'id="timeline"' in page and "<th scope=\"col\">Planned</th>" in page
+    assert 'id="timeline"' in page and "<th scope=\"col\">Due</th>" in page
     assert "Submit the SCR to Ofsted" in page and "Not reached" in page
     assert "Steps outside the timetable" in page and "Complete the Request for SCR proforma" in page
 
@@ -54,7 +54,7 @@ def test_after_the_decision_the_page_counts_the_weeks_of_the_review(app: Flask, 
     services.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
     page = case_page(app, record.id)
     assert "<strong>Week 1 of 26</strong>" in page and "Counted from: Date of the decision" in page
-    assert "Met on 31 Jan 2024" in page  # the decision, due a month after the case reached the Chair
+    assert "Met on 01 Feb 2024" in page  # the decision date recorded, due a month after the case reached the Chair
     services.clock.advance(timedelta(weeks=4))  # type: ignore[attr-defined]
     page = case_page(app, record.id)
     assert "<strong>Week 5 of 26</strong>" in page

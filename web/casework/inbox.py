@@ -29,7 +29,8 @@ def index() -> Any:
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
     roles = {r.role: r.title for r in services().catalogue.roles}
     return render_template(
-        "inbox.html", items=shown[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], roles=roles, now=services().clock.now(),
+        "inbox.html", missed=queries.missed_deadlines(services(), g.user),
+        items=shown[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], roles=roles, now=services().clock.now(),
         page=page, pages=pages, shown=len(shown), first=(page - 1) * PAGE_SIZE + 1,
         args={k: v for k, v in request.args.items() if k != "page"},
         counts={"all": len(items), "overdue": sum(i.overdue for i in items), "soon": sum(i.due_soon for i in items)},

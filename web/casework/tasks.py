@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from engine.casework import claims, drafts, queries
-from engine.casework.completion import complete_task
+from engine.casework.completion import Completed, complete_task
 from engine.errors import Claimed, Conflict, FieldError, InvalidSubmission
-from web import formrender
+from web import formrender, words
 from web.auth import login_required, services
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -17,9 +17,12 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 def _page(view: queries.TaskView, values: dict[str, Any], errors: list[FieldError], status: int = 200,
           draft_saved: Any = None, grow: dict[str, int] | None = None) -> Any:
-    people = [(u.username, u.display_name) for u in view.people]
+    catalogue = services().catalogue
+    people = {role: [(u.username, f"{u.display_name} ({catalogue.agency_name(u.agency)})" if u.agency
+                      else u.display_name) for u in users] for role, users in view.people.items()}
     fields = formrender.fields(view.schema, view.ui_schema, values, errors, people, grow)
-    return render_template("task.html", view=view, fields=fields, errors=errors,
+    earlier = [(doc, formrender.fields(doc.schema, doc.ui_schema, doc.submission.data)) for doc in view.earlier]
+    return render_template("task.html", view=view, fields=fields, errors=errors, earlier=earlier,
                            roles={r.role: r.title for r in services().catalogue.roles},
                            now=services().clock.now(), draft_saved=draft_saved,
                            administrator=claims.may_administer(services(), g.user, view.case.board)), status
@@ -39,7 +42,7 @@ def show(task_id: str) -> Any:
     draft = drafts.draft_of(services(), task_id, g.user)
     if view.task.state != "ready":
         return render_template("conflict.html", view=view, values=draft.data if draft else None), 409
-    return _page(view, draft.data if draft else {}, [], draft_saved=draft.saved_at if draft else None)
+    return _page(view, draft.data if draft else view.prefill, [], draft_saved=draft.saved_at if draft else None)
 
 
 @bp.post("/<task_id>")
@@ -74,8 +77,25 @@ def submit(task_id: str) -> Any:
     except Conflict:
         view, values = _shown_again(task_id)
         return render_template("conflict.html", view=view, values=values), 409
-    flash(f"Done: {done.task.title}.")
+    flash(_sent_on(done))
     return redirect(url_for("inbox.index"))
+
+
+def _sent_on(done: Completed) -> str:
+    """What the person who submitted is told: each task the step sent on, to whom, due when."""
+    catalogue = services().catalogue
+    said = []
+    for step in done.next:
+        role = catalogue.role(step.task.role or "")
+        title = role.title if role is not None else step.task.role or "nobody in particular"
+        if step.task.agency:
+            title += f" for {catalogue.agency_name(step.task.agency)}"
+        people = ", ".join(step.holders) if step.holders else "nobody yet: an administrator must give the role"
+        due = f", due {words.day(step.task.due_at)}" if step.task.due_at else ""
+        said.append(f"“{step.task.title}” sent to {title} ({people}){due}")
+    if not said:
+        return f"Done: {done.task.title}. Nothing new is waiting on anyone because of it."
+    return f"Done: {done.task.title}. " + "; ".join(said) + "."
 
 
 def _back(task_id: str) -> Any:
