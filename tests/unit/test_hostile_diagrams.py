@@ -145,6 +145,20 @@ def test_python_in_a_due_property_is_refused(refused: Callable[..., list[Problem
          "expression_not_allowed", "decide")
 
 
+@pytest.mark.parametrize("value", ["no_such_step", "decide", "set_due"])
+def test_a_step_reading_anything_but_another_human_task_of_its_diagram_is_refused(
+        refused: Callable[..., list[Problem]], value: str) -> None:
+    problem = only(refused((DUE_PROPERTY, DUE_PROPERTY + f'<spiffworkflow:property name="reads" value="{value}" />')),
+                   "property_invalid", "decide")
+    assert value in problem.message
+
+
+def test_a_working_day_rule_other_than_next_is_refused(refused: Callable[..., list[Problem]]) -> None:
+    rule = '<spiffworkflow:property name="workingDay" value="previous" />'
+    problem = only(refused((DUE_PROPERTY, DUE_PROPERTY + rule)), "property_invalid", "decide")
+    assert "next" in problem.message
+
+
 @pytest.mark.parametrize("tag", ["preScript", "postScript"])
 @pytest.mark.parametrize("body", ["x = 1", "__import__('os').system('touch CANARY')"], ids=["benign", "hostile"])
 def test_a_spiff_pre_or_post_script_is_refused_even_when_benign(refused: Callable[..., list[Problem]],

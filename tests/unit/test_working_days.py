@@ -1,0 +1,43 @@
+"""Working days: weekends and England and Wales bank holidays are named, and a diagram may move a date past them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from engine.workflow import expressions
+from engine.workflow.dates import due_of
+from engine.workflow.deadlines import next_working_day, not_working
+
+
+def test_weekends_and_bank_holidays_are_named_and_other_days_are_working_days() -> None:
+    assert not_working(date(2026, 12, 25)) == "Christmas Day"
+    assert not_working(date(2026, 12, 26)) == "Boxing Day" and not_working(date(2026, 12, 27)) == "Sunday"
+    assert "Boxing Day" in (not_working(date(2026, 12, 28)) or "")  # observed on the Monday
+    assert not_working(date(2027, 5, 31)) == "Spring Bank Holiday"
+    assert not_working(date(2026, 12, 29)) is None
+
+
+def test_the_next_working_day_skips_christmas_the_weekend_and_boxing_day() -> None:
+    assert next_working_day(datetime(2026, 12, 25, tzinfo=UTC)) == datetime(2026, 12, 29, tzinfo=UTC)
+    assert next_working_day(datetime(2026, 12, 24, 9, tzinfo=UTC)) == datetime(2026, 12, 24, 9, tzinfo=UTC)
+    assert expressions.evaluate('next_working_day("2026-12-25")', {}) == "2026-12-29T00:00:00+00:00"
+
+
+def test_a_step_may_ask_for_the_next_working_day_and_keeps_the_week_its_plan_gave() -> None:
+    props = {"week": "3", "clock": "received", "workingDay": "next"}
+    due = due_of(props, {"received": "2026-12-07"}, datetime(2026, 12, 7, tzinfo=UTC))
+    assert (due.at, due.week, due.moved_from) == (datetime(2026, 12, 29, tzinfo=UTC), 3,
+                                                  datetime(2026, 12, 28, tzinfo=UTC))
+    plain = due_of({"week": "3", "clock": "received"}, {"received": "2026-12-07"}, datetime(2026, 12, 7, tzinfo=UTC))
+    assert plain.at == datetime(2026, 12, 28, tzinfo=UTC) and not_working(plain.at)  # shown flagged, not moved
+
+
+def test_a_due_expression_wins_over_an_attached_timer_which_wins_over_the_week() -> None:
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    timer = datetime(2027, 1, 7, tzinfo=UTC)
+    data = {"received": "2026-12-07"}
+    assert due_of({"due": "add_days(received, 2)", "week": "4", "clock": "received"}, data, now, [timer]).at == \
+        datetime(2026, 12, 9, tzinfo=UTC)
+    decided = due_of({"week": "4", "clock": "received"}, data, now, [timer])
+    assert (decided.at, decided.week) == (timer, 5)  # the week its date falls in, not the property's 4
+    assert due_of({"week": "4", "clock": "received"}, data, now).at == datetime(2027, 1, 4, tzinfo=UTC)
