@@ -58,7 +58,8 @@ def grant_everything(services: Services, board: str, agencies: list[str]) -> Non
     """One user holding every role of the board, for every agency, and a colleague from each agency (drives only)."""
     seed_users(services, [{"username": SUPERUSER, "display_name": "Bench driver", "board": board, "roles": []}])
     seed_users(services, [{"username": for_agency(code), "display_name": f"Driver's colleague ({code})",
-                           "board": board, "agency": code, "roles": []} for code in services.catalogue.agencies])
+                           "board": board, "agency": code, "roles": []}
+                          for code in dict.fromkeys([*agencies, *services.catalogue.agencies])])
     with services.uow() as uow:
         for role in services.catalogue.roles:
             uow.people.assign(Assignment(SUPERUSER, role.role, board))

@@ -117,11 +117,11 @@ def missed_deadlines(services: Services, username: str) -> list[MissedDeadline]:
     catalogue = services.catalogue
     with services.uow() as uow:
         assignments = uow.people.assignments_of(username)
-        labels = uow.cases.labels({a.case_id for a in assignments if a.case_id is not None})
-        for board in {a.board for a in assignments if a.case_id is None and a.board}:
-            labels.update(uow.cases.labels_of_board(board))
+        missed = uow.timers.missed({a.case_id for a in assignments if a.case_id is not None},
+                                   {a.board for a in assignments if a.case_id is None and a.board})
+        labels = uow.cases.labels({t.case_id for t in missed}) if missed else {}
         found = []
-        for timer in uow.timers.missed(labels.keys()):
+        for timer in missed:
             reference, board = labels[timer.case_id]
             mine = tuple(r for r in timer.accountable
                          if any(grants(a, r, board, timer.case_id, timer.agency, catalogue) for a in assignments))

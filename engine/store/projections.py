@@ -205,12 +205,15 @@ class SqlTimerRepository:
                 .execution_options(synchronize_session=False)
             )
 
-    def missed(self, case_ids: Collection[int]) -> Sequence[TimerRow]:
-        """The missed, unsettled deadlines of these cases, oldest first."""
-        if not case_ids:
+    def missed(self, case_ids: Collection[int], boards: Collection[str] = ()) -> Sequence[TimerRow]:
+        """The missed, unsettled deadlines of these cases and of every case of these boards, oldest first."""
+        reach = [c for c in (Timer.case_id.in_(list(case_ids)) if case_ids else None,
+                             Case.board.in_(list(boards)) if boards else None) if c is not None]
+        if not reach:
             return []
-        stmt = (select(Timer).where(Timer.case_id.in_(list(case_ids)), Timer.fired_at.is_not(None),
-                                    Timer.settled_at.is_(None), Timer.accountable.is_not(None))
+        stmt = (select(Timer).join(Case, Case.id == Timer.case_id)
+                .where(Timer.fired_at.is_not(None), Timer.settled_at.is_(None), Timer.accountable.is_not(None),
+                       or_(*reach))
                 .order_by(Timer.due_at, Timer.id))
         return [_timer(r) for r in fresh(self.session, stmt)]
 
