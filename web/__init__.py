@@ -43,7 +43,7 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
     for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, api.bp):
         app.register_blueprint(blueprint)
 
-    words.init_app(app, services.catalogue.agencies)
+    words.init_app(app, services.catalogue.agency_name)
     icon = (Path(app.static_folder or "") / "favicon.svg").read_bytes()
 
     @app.get("/favicon.ico")

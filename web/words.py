@@ -1,9 +1,9 @@
-"""Words for people on every page: agency names from the catalogue instead of codes, plurals, and dates in the
+"""Words for people on every page: agency names instead of codes, plurals, and dates in the
 configured time zone with weekends and bank holidays named."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -11,14 +11,6 @@ from flask import Flask
 
 from engine.casework.calendar import not_working
 from web.config import time_zone
-
-
-def agency_name(agencies: Mapping[str, Any], code: str | None) -> str:
-    """The agency's name from forms/agencies.json (the code itself if the catalogue does not know it)."""
-    if not code:
-        return ""
-    entry = agencies.get(code)
-    return str(entry.get("name", code)) if isinstance(entry, Mapping) else code
 
 
 def counted(number: int, singular: str, plural: str | None = None) -> str:
@@ -52,9 +44,9 @@ def off_day(value: Any) -> str:
     return not_working((moment.astimezone(time_zone()) if moment.tzinfo else moment).date())
 
 
-def init_app(app: Flask, agencies: Mapping[str, Any]) -> None:
-    """Register the template filters `agency`, `counted`, `day` and `off_day`."""
-    app.add_template_filter(lambda code: agency_name(agencies, code), "agency")
+def init_app(app: Flask, agency_name: Callable[[str | None], str]) -> None:
+    """Register the template filters `agency` (the catalogue's agency names), `counted`, `day` and `off_day`."""
+    app.add_template_filter(agency_name, "agency")
     app.add_template_filter(counted, "counted")
     app.add_template_filter(day, "day")
     app.add_template_filter(off_day, "off_day")

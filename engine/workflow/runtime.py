@@ -177,10 +177,7 @@ class Case:
         return self._run(clock, lambda _hook: None)
 
     def _ready_task(self, task_id: str) -> Any:
-        try:
-            task = self.workflow.get_task_from_id(UUID(task_id))
-        except (ValueError, WorkflowException, KeyError) as exc:
-            raise NotFound(f"task {task_id} is not part of this case") from exc
+        task = self._task(task_id)
         if task is None:
             raise NotFound(f"task {task_id} is not part of this case")
         if not task.task_spec.manual:
@@ -305,6 +302,7 @@ class Case:
         return tuple(dict.fromkeys([*([role.role] if role else []), *notified]))
 
     def _task(self, task_id: str) -> Any:
+        """The workflow task with this id, or None (not an id, or not of this case)."""
         try:
             return self.workflow.get_task_from_id(UUID(task_id))
         except (ValueError, WorkflowException, KeyError):

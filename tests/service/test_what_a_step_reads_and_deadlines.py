@@ -8,6 +8,7 @@ import pytest
 
 from engine.authoring.versions import deploy
 from engine.casework import casefile, claims, queries
+from engine.casework.accounts import seed_users
 from engine.casework.cases import start_case
 from engine.casework.completion import complete_task
 from engine.casework.roles import assign_role
@@ -85,10 +86,8 @@ def test_a_reassignment_moves_the_role_and_the_history_says_why(dorset: Services
     assign_role(services, Assignment("dorset.police.lead", "safeguarding_lead", "dorset", case_id, "police"))
     with pytest.raises(InvalidSubmission):  # not police: may not hold the police safeguarding lead's role
         claims.reassign_task(services, countersign.id, "dorset.admin", "dorset.education.lead", "cover")
-    seed = [{"username": "dorset.police.lead2", "display_name": "Second police lead", "board": "dorset",
-             "agency": "police", "roles": []}]
-    from engine.casework.accounts import seed_users
-    seed_users(services, seed)
+    seed_users(services, [{"username": "dorset.police.lead2", "display_name": "Second police lead",
+                           "board": "dorset", "agency": "police", "roles": []}])
     claims.reassign_task(services, countersign.id, "dorset.admin", "dorset.police.lead2", "Lead on leave")
     with services.uow() as uow:
         held = {(a.username, a.role) for a in uow.people.on_case(case_id)}

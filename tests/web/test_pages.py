@@ -183,10 +183,11 @@ def test_the_browser_tab_gets_an_icon_before_anyone_signs_in(browser: Browser) -
 
 
 def test_pages_name_agencies_and_count_in_plain_words(app: Flask, services: Services) -> None:
-    from web.words import agency_name, counted
+    from web.words import counted
 
-    assert agency_name(services.catalogue.agencies, "social_care") == "Children's Services - Social Care"
-    assert agency_name(services.catalogue.agencies, "unheard_of") == "unheard_of"
+    agency_name = services.catalogue.agency_name
+    assert agency_name("social_care") == "Children's Services - Social Care"
+    assert agency_name("unheard_of") == "unheard_of"
     assert (counted(1, "task"), counted(2, "task"), counted(0, "person", "people")) == ("1 task", "2 tasks", "0 people")
     with app.test_request_context():
         rendered = app.jinja_env.from_string("{{ 'police' | agency }}; {{ 3 | counted('case') }}").render()
