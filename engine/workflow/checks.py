@@ -21,6 +21,8 @@ from engine.workflow.xmlsafe import BPMN, SPIFF, XINCLUDE
 
 MAX_PROCESSES = 20
 MIN_CYCLE = timedelta(hours=1)
+# A month or year in the date part of an ISO 8601 duration ("P1M", "P6M", "P1Y", "R/P1M"; not "PT1M", minutes).
+_CALENDAR_DURATION = re.compile(r"P(?:\d+[YMWD])*?\d+([YM])")
 _FORBIDDEN_NAMESPACES = ("http://camunda.org/schema", "http://activiti.org", "http://flowable.org")
 _FORBIDDEN_TAGS = {
     f"{{{BPMN}}}serviceTask": "service tasks run code; use a user task or a notification event",
@@ -78,6 +80,12 @@ def _timer_value_problem(stripped: str) -> str | None:
         return str(exc)
     if not isinstance(value, str):
         return "a timer must give an ISO 8601 text"
+    calendar = _CALENDAR_DURATION.search(value)
+    if calendar:
+        unit = "years" if calendar.group(1) == "Y" else "months"
+        return (f"timer {value!r} counts {unit}, which SpiffWorkflow does not count on the calendar (31 January "
+                "+ P1M gives 2 March): compute the date with add_months(...) in a script task and use it as the "
+                "timer's timeDate")
     try:
         if value.startswith("R"):
             _, start, duration = TimerEventDefinition.parse_iso_recurring_interval(value)
@@ -185,6 +193,7 @@ def _check_human_tasks(root: etree._Element, filename: str, catalogue: Catalogue
                        found: Checked) -> None:
     lanes = _lanes_by_node(root)
     steps = {n.get("id") for tag in _HUMAN_TAGS for n in root.iter(tag)}
+    elements = {n.get("id") for n in root.iter() if isinstance(n.tag, str) and n.get("id")}
     for node in root.iter():
         if not isinstance(node.tag, str):
             continue
@@ -220,8 +229,14 @@ def _check_human_tasks(root: etree._Element, filename: str, catalogue: Catalogue
             except ExpressionError as exc:
                 found.problems.append(Problem("property_invalid", f"property week must be a whole number or an "
                                               f"expression: {exc}", element, filename))
-        if "clock" in props and not props["clock"].isidentifier():
-            found.problems.append(Problem("property_invalid", "property clock must name a variable", element, filename))
+        for key in ("clock", "clockDelay"):
+            if key in props and not props[key].isidentifier():
+                found.problems.append(Problem("property_invalid", f"property {key} must name a variable",
+                                              element, filename))
+        if "metWhen" in props and (props["metWhen"] not in elements or "milestone" not in props):
+            found.problems.append(Problem("property_invalid", f"property metWhen names {props['metWhen']!r}: it "
+                                          "must be the id of a step of this diagram, on a milestone timer",
+                                          element, filename))
         if "milestone" in props and (not props["milestone"].strip()
                                      or node.find(f"{{{BPMN}}}timerEventDefinition") is None):
             found.problems.append(Problem("property_invalid", "property milestone must be a title on a timer event",

@@ -60,17 +60,28 @@ def week_number(source: str | None, data: Mapping[str, Any], now: datetime) -> i
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def delay_weeks(props: Mapping[str, str], data: Mapping[str, Any]) -> float:
+    """How many weeks the step's timetable has been put back: its `clockDelay` variable (0 when unset)."""
+    value = data.get(props["clockDelay"]) if props.get("clockDelay") else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        return 0
+    return value
+
+
 def due_of(props: Mapping[str, str], data: Mapping[str, Any], now: datetime,
            timers: Iterable[datetime] = ()) -> Due:
     """When a step is due and which week of its timetable that is.
 
     The date is the step's `due` expression; else the earliest timer attached to it (a statutory deadline such
-    as 8.2's month); else `week` weeks after its `clock` date. With `workingDay` = "next", a date on a weekend or
-    an England and Wales bank holiday moves to the next working day. The week is the one the date falls in,
-    counted from the `clock` date (before any move), so week and date never disagree; without a date it is the
-    `week` property itself.
+    as 8.2's month); else `week` weeks after its `clock` date, put back by the weeks its `clockDelay` variable
+    holds (a revised timetable; the week stays the step's own week of it). With `workingDay` = "next", a date
+    on a weekend or an England and Wales bank holiday moves to the next working day. The week is the one the
+    date falls in, counted from the `clock` date (before any move), so week and date never disagree; without a
+    date it is the `week` property itself.
     """
     anchor = as_date(data.get(props["clock"])) if props.get("clock") else None
+    if anchor is not None:
+        anchor += timedelta(weeks=delay_weeks(props, data))
     week = week_number(props.get("week"), data, now)
     at = as_date(evaluate(props.get("due"), data, now)) if props.get("due") else None
     if at is None:

@@ -22,7 +22,7 @@ from engine.workflow.catalogue import Catalogue
 from engine.workflow.dates import Due, due_of
 from engine.workflow.forms import private_fields, role_assignments, validate_submission
 from engine.workflow.script_engine import restricted_script_engine
-from engine.workflow.specs import CompiledProcess, properties
+from engine.workflow.specs import CompiledProcess, properties, shared_data
 
 clocks.install_into_spiffworkflow()
 SCRIPT_ENGINE = restricted_script_engine()
@@ -243,7 +243,7 @@ class Case:
             return Due(_aware(cached["at"]), week if isinstance(week, int) else None)
         timers = [_timer_due(s) for s in task.parent.children if s is not task] if task.parent is not None else []
         now = (self._clock or clocks.current()).now()
-        due = due_of(props, task.data, now, [t for t in timers if t is not None])
+        due = due_of(props, {**shared_data(task.workflow), **task.data}, now, [t for t in timers if t is not None])
         if due.at is not None:
             task.internal_data["due"] = {"at": expressions.iso(due.at), "week": due.week}
         return due
@@ -297,7 +297,7 @@ class Case:
             following.extend(step.outputs)
         if not (escalates or properties(spec).get("milestone")):
             return ()
-        watched = _watched(timer)
+        watched = _watched(timer) or _met_when(timer)
         role = self.catalogue.role_for_lane(watched.task_spec.lane) if watched is not None else None
         return tuple(dict.fromkeys([*([role.role] if role else []), *notified]))
 
@@ -314,7 +314,7 @@ class Case:
         found = set()
         for timer_id in timer_ids:
             timer = self._task(timer_id)
-            watched = _watched(timer) if timer is not None else None
+            watched = _met_when(timer) or _watched(timer) if timer is not None else None
             if watched is None or watched.state in (TaskState.COMPLETED, TaskState.CANCELLED):
                 found.add(timer_id)
                 continue
@@ -330,6 +330,19 @@ def _watched(timer: Any) -> Any:
     if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
         return None
     return next((c for c in parent.children if not isinstance(c.task_spec, BoundaryEvent)), None)
+
+
+def _met_when(timer: Any) -> Any:
+    """The step a deadline's `metWhen` property names (its latest task in the timer's process), or None.
+
+    A deadline kept by a timer on a standing step or an event gateway is met when another step completes (the
+    review, the Chair's decision), not when the step it sits on does."""
+    element = properties(timer.task_spec).get("metWhen")
+    if not element:
+        return None
+    same = [t for t in timer.workflow.get_tasks() if getattr(t.task_spec, "bpmn_id", None) == element]
+    done = [t for t in same if t.state in (TaskState.COMPLETED, TaskState.CANCELLED)]
+    return (done or same or [None])[-1]
 
 
 def _timer_due(task: Any) -> datetime | None:

@@ -27,6 +27,21 @@ def properties(task_spec: Any) -> dict[str, str]:
     return dict(extensions.get("properties", {}) or {})
 
 
+def shared_data(workflow: Any) -> dict[str, Any]:
+    """The data objects a step of `workflow` sees: its own process's, then those of the processes that called it.
+
+    BPMN data objects are the process-level values every parallel branch shares (an 8.3 revised timetable written
+    by one branch and read by the steps of another); the nearest process's value wins.
+    """
+    found: dict[str, Any] = {}
+    while workflow is not None:
+        for name, value in (getattr(workflow, "data_objects", None) or {}).items():
+            if value is not None:
+                found.setdefault(name, value)
+        workflow = getattr(workflow, "parent_workflow", None)
+    return found
+
+
 _NOTE = r"(?:\bgaps? \d|\b[DT]\d+\b|\b[a-z]+_[a-z_]+\b|forms/|\.json\b)"
 _NOTE_IN_BRACKETS = re.compile(r"\s*\([^()]*" + _NOTE + r"[^()]*\)", re.IGNORECASE)
 _CODE_PREFIX = re.compile(r"\b[DT]\d+(?:, [DT]\d+)*: ")

@@ -25,9 +25,9 @@ from engine.errors import ExpressionError
 from engine.workflow import expressions
 from engine.workflow.dates import Due, as_date, due_of, evaluate, week_number
 from engine.workflow.deadlines import days_left, week_of
-from engine.workflow.specs import CompiledProcess, properties
+from engine.workflow.specs import CompiledProcess, properties, shared_data
 
-_DATE_PROPERTIES = ("due", "week", "clock", "workingDay")
+_DATE_PROPERTIES = ("due", "week", "clock", "clockDelay", "workingDay")
 _LIVE = (TaskState.READY, TaskState.STARTED, TaskState.WAITING)
 _WITH_DATA = (TaskState.COMPLETED, *_LIVE)
 _PLAN_CACHE_SIZE = 32
@@ -192,16 +192,15 @@ def _read_plan(process: CompiledProcess) -> Plan:
             dated = tuple(sorted((k, v) for k, v in props.items() if k in _DATE_PROPERTIES))
             steps[element] = Step(element, task_spec.bpmn_name or element, dated, rank,
                                   tuple(timer_sources.get(element, ())))
-            if props.get("clock"):
-                variables.add(props["clock"])
+            variables |= {props[k] for k in ("clock", "clockDelay") if props.get(k)}
             variables |= _names(props.get("week")) | _names(props.get("due"))
             for attached_source in timer_sources.get(element, ()):
                 variables |= _names(attached_source)
         definition = getattr(task_spec, "event_definition", None)
         if props.get("milestone") and isinstance(definition, TimerEventDefinition):
             source = definition.expression if isinstance(definition.expression, str) else None
-            milestones.append(MilestoneSpec(element, props["milestone"], source, attached.get(element), rank,
-                                            props.get("metOn")))
+            milestones.append(MilestoneSpec(element, props["milestone"], source,
+                                            props.get("metWhen") or attached.get(element), rank, props.get("metOn")))
             variables |= _names(source) | ({props["metOn"]} if props.get("metOn") else set())
     ordered = tuple(sorted(steps.values(), key=lambda s: (s.rank, s.element)))
     clocks_used = {s.clock for s in ordered if s.clock}
@@ -264,6 +263,7 @@ def facts_of(process: CompiledProcess, workflow: Any) -> CaseFacts:
             completed.add(element)
         elif task.state in _LIVE:
             live.append(task.task_spec)
+    data.update({k: v for k, v in shared_data(workflow).items() if k in wanted and k not in data})
     return CaseFacts(data, frozenset(completed), frozenset(_walk(process, live)))
 
 

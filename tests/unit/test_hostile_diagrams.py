@@ -116,6 +116,44 @@ def test_a_timer_that_is_not_text_is_refused(refused: Callable[..., list[Problem
     only(refused((TIMER, "<bpmn:timeDuration>42</bpmn:timeDuration>")), "timer_invalid", "late_timer")
 
 
+@pytest.mark.parametrize("duration", ["P1M", "P6M", "P1Y", "R/P1M", "P1Y2M"])
+def test_a_timer_counting_months_or_years_is_refused_with_a_hint_to_use_add_months(
+        refused: Callable[..., list[Problem]], duration: str) -> None:
+    tag = "timeCycle" if duration.startswith("R") else "timeDuration"
+    problem = only(refused((TIMER, f'<bpmn:{tag}>"{duration}"</bpmn:{tag}>')), "timer_invalid", "late_timer")
+    assert duration in problem.message and "add_months" in problem.message and "2 March" in problem.message
+
+
+@pytest.mark.parametrize("duration", ["PT1M", "PT30M", "P6W", "P13W", "P1DT12H"])
+def test_a_timer_counting_minutes_days_or_weeks_is_accepted(compile_variant: Callable[..., dict],
+                                                             duration: str) -> None:
+    assert compile_variant((TIMER, f'<bpmn:timeDuration>"{duration}"</bpmn:timeDuration>'))
+
+
+def _milestone(met_when: str) -> tuple[str, str]:
+    return ('<bpmn:outgoing>f5</bpmn:outgoing>\n      <bpmn:timerEventDefinition id="late_timer">',
+            '<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="milestone" '
+            'value="Decision due" /><spiffworkflow:property name="metWhen" value="' + met_when + '" />'
+            '</spiffworkflow:properties></bpmn:extensionElements>'
+            '<bpmn:outgoing>f5</bpmn:outgoing>\n      <bpmn:timerEventDefinition id="late_timer">')
+
+
+def test_a_milestone_met_when_another_step_completes_is_accepted(compile_variant: Callable[..., dict]) -> None:
+    assert compile_variant(_milestone("decide"))
+
+
+def test_a_milestone_met_when_a_step_the_diagram_lacks_completes_is_refused(
+        refused: Callable[..., list[Problem]]) -> None:
+    problem = only(refused(_milestone("no_such_step")), "property_invalid", "late")
+    assert "no_such_step" in problem.message
+
+
+def test_a_clock_delay_that_is_not_a_variable_name_is_refused(refused: Callable[..., list[Problem]]) -> None:
+    only(refused(('<spiffworkflow:property name="formJsonSchemaFilename" value="fx/ask.schema.json" />',
+                  '<spiffworkflow:property name="formJsonSchemaFilename" value="fx/ask.schema.json" />'
+                  '<spiffworkflow:property name="clockDelay" value="weeks + 4" />')), "property_invalid", "ask")
+
+
 def test_a_timer_computed_from_workflow_data_is_accepted(compile_variant: Callable[..., dict]) -> None:
     assert compile_variant((TIMER, "<bpmn:timeDuration>decision_due</bpmn:timeDuration>"))
 
