@@ -11,6 +11,7 @@ from engine.casework.cases import start_case
 from engine.casework.completion import complete_task
 from engine.casework.services import Services
 from engine.ports import Assignment, TaskRow
+from engine.workflow.specs import properties
 from tests.formfill import fill
 
 SUPERUSER = "bench.everyone"
@@ -98,6 +99,19 @@ def form_data(services: Services, case_id: int, task: TaskRow, choices: Mapping[
     return data
 
 
+def in_driving_order(services: Services, case_id: int, tasks: list[TaskRow]) -> list[TaskRow]:
+    """Ready tasks in the order a driver takes them: unscoped before per-agency, oldest first, and standing steps
+    (property `standing`: raise an overrun, add an agency, open at any time) only when nothing else is ready."""
+    with services.uow() as uow:
+        process = services.process_of(uow, uow.cases.get(case_id))
+
+    def standing(task: TaskRow) -> bool:
+        spec = process.element(task.name)
+        return spec is not None and properties(spec).get("standing") == "true"
+
+    return sorted(tasks, key=lambda t: (standing(t), t.agency is not None, t.created_at, t.name, t.agency or ""))
+
+
 def drive_until(services: Services, case_id: int, done: Callable[[list[TaskRow]], bool],
                 choices: Mapping[str, Any], max_steps: int = 400) -> list[TaskRow]:
     """Complete ready tasks (unscoped first) until `done(ready tasks)` holds; returns the ready tasks."""
@@ -107,7 +121,7 @@ def drive_until(services: Services, case_id: int, done: Callable[[list[TaskRow]]
             return tasks
         if not tasks:
             raise AssertionError("the case has no ready task and the goal is not reached")
-        task = sorted(tasks, key=lambda t: (t.agency is not None, t.created_at, t.name, t.agency or ""))[0]
+        task = in_driving_order(services, case_id, tasks)[0]
         complete_task(services, task.id, SUPERUSER, form_data(services, case_id, task, choices))
     raise AssertionError(f"goal not reached in {max_steps} steps")
 

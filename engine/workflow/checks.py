@@ -206,6 +206,9 @@ def _check_human_tasks(root: etree._Element, filename: str, catalogue: Catalogue
         if props.get("workingDay", "next") != "next":
             found.problems.append(Problem("property_invalid", "property workingDay can only be 'next' (move a date "
                                           "on a weekend or bank holiday to the next working day)", element, filename))
+        if "standing" in props and (props["standing"] != "true" or node.tag != f"{{{BPMN}}}userTask"):
+            found.problems.append(Problem("property_invalid", "property standing can only be 'true', on a user task "
+                                          "that stays open for its role to take at any time", element, filename))
         if node.tag in _HUMAN_TAGS:
             if element not in lanes:
                 found.problems.append(Problem("no_lane", "a human task must sit in a lane (a role)", element, filename))

@@ -9,6 +9,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from engine.errors import ExpressionError
 from engine.workflow import expressions
+from engine.workflow.specs import shared_data
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
@@ -29,6 +30,15 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[
         raise ExpressionError("service tasks are not supported")
 
 
+class SharedDataScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    """Conditions and timers also see the data objects of the process and of the processes that called it (under the
+    task's own data), as due dates do: a revised timetable written in one branch moves another branch's timers."""
+
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        """Evaluate against the task data over the shared data objects."""
+        return super().evaluate(task, expression, {**shared_data(task.workflow), **(external_context or {})})
+
+
 def restricted_script_engine() -> PythonScriptEngine:
     """A script engine whose every evaluation goes through the restricted language."""
-    return PythonScriptEngine(environment=RestrictedEnvironment())
+    return SharedDataScriptEngine(environment=RestrictedEnvironment())

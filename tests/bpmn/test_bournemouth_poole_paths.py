@@ -52,6 +52,7 @@ FORMS: dict[str, dict[str, Any]] = {
         family_history="History.",
         concerns="Concerns.",
         criteria_evidence="Para 4.1 appears to be met.",
+        other_children_at_risk="no",
         referrer_signed=True,
         referrer_print_name="Alex Referrer",
         referrer_signed_date="2024-01-08",
@@ -71,7 +72,13 @@ FORMS: dict[str, dict[str, Any]] = {
     ),
     "record_cin": dict(cin_date=day(CIN), cin_submitted_by="Head of Service", cin_anonymised=True),
     "chair_consider_referral": dict(
-        child_died=True, cdop_manager_contacted=True, referred_to_subgroup_date="2024-01-11"
+        chair_referral="refer",
+        child_died=True,
+        cdop_manager_contacted=True,
+        referred_to_subgroup_date="2024-01-11",
+        other_children_at_risk="no",
+        other_children_action="none_needed",
+        other_children_action_notes="An only child.",
     ),
     "subgroup_recommendation": dict(
         mandatory_child_died_abuse_neglect=True,
@@ -101,6 +108,7 @@ FORMS: dict[str, dict[str, Any]] = {
         first_panel_date="2024-02-22",
         final_terms_of_reference="Final ToR.",
         family_involvement="involved",
+        proceedings_running="no",
         overview_author_user="olive.author",
         health_overview_author_user="harriet.health",
     ),
@@ -118,14 +126,17 @@ FORMS: dict[str, dict[str, Any]] = {
         health_overview_draft_date="2024-05-06", health_overview_reference="HOV-1", integrated_health_chronology=True
     ),
     "panel_final_imrs": dict(
-        final_imrs_meeting_date="2024-05-27", final_imrs_agreed=True, ce_signatures_confirmed=AGENCIES
+        final_imrs_meeting_date="2024-05-27", final_imrs_agreed=True
     ),
     "revised_overview": dict(revised_overview_date="2024-06-03", revised_overview_reference="OV-2"),
     "revised_health_overview": dict(
         revised_health_overview_date="2024-06-03", revised_health_overview_reference="HOV-2"
     ),
     "panel_review_revised_overview": dict(
-        overview_review_date="2024-06-10", exec_summary_received=True, recommendations_into_action_plan=True
+        overview_review_date="2024-06-10",
+        exec_summary_received=True,
+        recommendations_into_action_plan=True,
+        proceedings_running="no",
     ),
     "revised_overview_exec_summary": dict(
         final_overview_date="2024-07-01",
@@ -135,7 +146,10 @@ FORMS: dict[str, dict[str, Any]] = {
     ),
     "findings_meeting": dict(findings_meeting_date="2024-07-08", panel_members_attending_board=True),
     "exec_board_signoff": dict(
-        board_meeting_date="2024-07-15", signoff_outcome="signed_off", presented_by_panel_chair=True
+        board_meeting_date="2024-07-15",
+        signoff_outcome="signed_off",
+        presented_by_panel_chair=True,
+        documents_signed_off=["imrs", "overview_report", "action_plan", "executive_summary", "synopsis_of_learning"],
     ),
     "send_to_ofsted": dict(
         ofsted_submission_date="2024-07-26",
@@ -146,7 +160,7 @@ FORMS: dict[str, dict[str, Any]] = {
     "record_ofsted_evaluation": dict(letter_date="2024-09-02", ofsted_grade="good", exec_summary_published_early=False),
     "amend_after_evaluation": dict(amendments_made="Action plan amended.", amended_date="2024-09-09"),
     "send_final_exec_summary": dict(
-        exec_summary_sent_date="2024-09-20", planned_publication_date="2024-10-14", exec_summary_anonymised=True
+        exec_summary_sent_date="2024-09-20", exec_summary_anonymised=True
     ),
     "share_with_family": dict(family_shared_date="2024-10-01", family_shared_by="Social work manager"),
     "publication_meeting": dict(
@@ -159,7 +173,9 @@ FORMS: dict[str, dict[str, Any]] = {
     ),
     "publish_documents": dict(published_date="2024-10-14", synopsis_shared_with_dorset=True),
     "formal_conclusion": dict(conclusion_date="2024-11-04", government_informed="dfe"),
-    "revise_timetable": dict(revised_completion_date="2024-10-31", delay_reasons="Criminal trial."),
+    "revise_timetable": dict(
+        revised_completion_date="2024-10-31", delay_reasons="Criminal trial.", timetable_put_back_weeks=13
+    ),
     "advise_ofsted_extension": dict(ofsted_extension_advised_date="2024-07-30"),
     "progress_update": dict(
         early_recommendations="(a)",
@@ -168,6 +184,26 @@ FORMS: dict[str, dict[str, Any]] = {
         plan_revised_completion_date="2024-10-31",
     ),
 }
+FORMS.update({
+    "approve_terms_of_reference": dict(
+        terms_of_reference_approval="approved", terms_of_reference_approved_date="2024-02-23"
+    ),
+    "record_commissioning": dict(
+        panel_chair_commissioned_date="2024-02-01",
+        commissioning_officer="Director of Children's Services",
+        commissioned_on_behalf_of_lscb=True,
+    ),
+    "involve_family_later": dict(family_involved_later="no", family_later_notes="The trial has not ended."),
+    "send_publication_date": dict(publication_date_sent_date="2024-10-08"),
+    "raise_overrun_pc": dict(overrun_raised_date="2024-05-01", overrun_reasons="Criminal trial listed for October."),
+    "raise_overrun_admin": dict(overrun_raised_date="2024-05-01", overrun_reasons="Criminal trial listed for October."),
+    "add_agency": dict(added_agency="probation", added_agency_reason="The father was under probation supervision."),
+    "notify_no_scr": dict(
+        ofsted_told_no_scr_date="2024-02-01", ofsted_notice_anonymised=True, referrer_told_date="2024-02-01"
+    ),
+})
+# Standing steps (8.3 overrun, 9.1 added agency) stay open while the review runs: never completed by the helpers.
+STANDING = {"raise_overrun_pc", "raise_overrun_admin", "add_agency"}
 OWN_TASKS = set(FORMS)
 
 
@@ -268,6 +304,9 @@ def refer(drive: Drive, **decision: Any) -> None:
     drive.complete("subgroup_recommendation", form("subgroup_recommendation"))
     drive.advance_to(DECISION)
     drive.complete("chair_decision", form("chair_decision", **decision))
+    if decision.get("decision") == "no_scr":  # 7.3: Ofsted (and the referrer) are told of a no-SCR decision (gap 39)
+        assert drive.task("notify_no_scr").role == "lscb_chair"
+        drive.complete("notify_no_scr", form("notify_no_scr"))
 
 
 def agency_of(drive: Drive, task: HumanTask) -> str | None:
@@ -292,11 +331,13 @@ def revise_imr_of(drive: Drive, agency: str) -> None:
 def run_review_to_week_17(drive: Drive, family: str = "involved", revise_police: bool = False) -> None:
     drive.complete("letter_to_ofsted", form("letter_to_ofsted"))
     drive.complete("notify_other_bodies", form("notify_other_bodies"))
+    drive.complete("record_commissioning", form("record_commissioning"))
     drive.complete("letters_to_chief_officers", form("letters_to_chief_officers"))
     drive.advance_to(at(2))
     drive.complete("imr_author_briefing", form("imr_author_briefing"))
     drive.advance_to(at(3))
     drive.complete("first_panel_meeting", form("first_panel_meeting", family_involvement=family))
+    drive.complete("approve_terms_of_reference", form("approve_terms_of_reference"))
     if family == "involved":
         drive.complete("family_involvement_plan", form("family_involvement_plan"))
     else:
@@ -324,13 +365,28 @@ def later(drive: Drive, when: datetime) -> None:
         drive.advance_to(when)
 
 
+def sign_final_imrs(drive: Drive) -> None:
+    """Each agency's chief executive signs its final IMR and action plan (B&P week 17)."""
+    for task in imr_tasks(drive, "ce_sign_final_imr"):
+        assert task.role == "chief_executive"
+        complete_common(drive, task)
+
+
 def run_review_from_week_17(drive: Drive) -> None:
     drive.complete("panel_final_imrs", form("panel_final_imrs"))
+    sign_final_imrs(drive)
     later(drive, at(17, DECISION) + timedelta(days=3))
     drive.complete("revised_overview", form("revised_overview"))
     drive.complete("revised_health_overview", form("revised_health_overview"))
     later(drive, at(18) + timedelta(days=3))
     drive.complete("panel_review_revised_overview", form("panel_review_revised_overview"))
+    if any(t.name == "involve_family_later" for t in drive.tasks()):
+        drive.complete("involve_family_later", form("involve_family_later"))
+    finalise(drive)
+
+
+def finalise(drive: Drive) -> None:
+    """Week 22-26: the final overview report and executive summary, sign-off and submission to Ofsted."""
     later(drive, at(21))
     drive.complete("revised_overview_exec_summary", form("revised_overview_exec_summary"))
     later(drive, at(22))
@@ -353,6 +409,7 @@ def after_ofsted_submission(drive: Drive, family_involved: bool = True) -> None:
         assert not drive.tasks("lscb_chair")
     drive.complete("publication_meeting", form("publication_meeting"))
     drive.complete("publication_decision", form("publication_decision"))
+    drive.complete("send_publication_date", form("send_publication_date"))
     drive.complete("publish_documents", form("publish_documents"))
     drive.advance_to(datetime(2024, 11, 4, tzinfo=UTC))
     drive.complete("monitor_action_plan", form("monitor_action_plan"))
@@ -394,7 +451,10 @@ def test_a_countersigned_referral_runs_through_the_scr_to_formal_conclusion() ->
     assert {t.name: t.role for t in drive.tasks()} == {
         "letter_to_ofsted": "lscb_chair",
         "notify_other_bodies": "lscb_administrator",
+        "record_commissioning": "lscb_administrator",
         "letters_to_chief_officers": "lscb_administrator",
+        "raise_overrun_pc": "panel_chair",
+        "raise_overrun_admin": "lscb_administrator",
     }
     assert due(drive, "letter_to_ofsted") == at(4, CIN)
     assert due(drive, "letters_to_chief_officers") == at(4, CIN)
@@ -413,6 +473,7 @@ def test_the_review_tasks_fall_to_their_roles_in_the_bp_weeks() -> None:
     refer(drive)
     drive.complete("letter_to_ofsted", form("letter_to_ofsted"))
     drive.complete("notify_other_bodies", form("notify_other_bodies"))
+    drive.complete("record_commissioning", form("record_commissioning"))
     drive.complete("letters_to_chief_officers", form("letters_to_chief_officers"))
     briefing = drive.task("imr_author_briefing")
     assert (briefing.role, briefing.week, briefing.due_at) == ("lscb_chair", 3, at(3))
@@ -421,6 +482,7 @@ def test_the_review_tasks_fall_to_their_roles_in_the_bp_weeks() -> None:
     assert (first.role, first.due_at) == ("panel_chair", at(4))
     drive.complete("first_panel_meeting", form("first_panel_meeting"))
     assert ("overview_author", "olive.author", None) in drive.assignments
+    drive.complete("approve_terms_of_reference", form("approve_terms_of_reference"))
     assert ("health_overview_author", "harriet.health", None) in drive.assignments
     drive.complete("family_involvement_plan", form("family_involvement_plan"))
     expected = [
@@ -432,7 +494,7 @@ def test_the_review_tasks_fall_to_their_roles_in_the_bp_weeks() -> None:
         task = drive.task(name)
         assert (task.role, task.week, task.due_at) == (role, week, at(week)), name
         drive.complete(name, form(name))
-    assert {(t.name, t.role, t.week) for t in drive.tasks() if t.name in OWN_TASKS} == {
+    assert {(t.name, t.role, t.week) for t in drive.tasks() if t.name in OWN_TASKS - STANDING} == {
         ("overview_first_draft", "overview_author", 14),
         ("health_overview_first_draft", "health_overview_author", 14),
     }
@@ -443,10 +505,12 @@ def test_a_late_first_draft_reminds_the_overview_author_in_week_14() -> None:
     refer(drive)
     drive.complete("letter_to_ofsted", form("letter_to_ofsted"))
     drive.complete("notify_other_bodies", form("notify_other_bodies"))
+    drive.complete("record_commissioning", form("record_commissioning"))
     drive.complete("letters_to_chief_officers", form("letters_to_chief_officers"))
     for name in [
         "imr_author_briefing",
         "first_panel_meeting",
+        "approve_terms_of_reference",
         "family_involvement_plan",
         "receive_chronologies",
         "circulate_imrs",
@@ -551,8 +615,11 @@ def test_a_decision_not_made_within_one_month_is_escalated_to_the_lscb_chair() -
     drive.complete("subgroup_recommendation", form("subgroup_recommendation"))
     assert drive.notices_of("escalation") == []
     drive.advance_to(datetime(2024, 2, 10, 1, tzinfo=UTC))  # one calendar month after 10 January
-    [(when, escalation)] = drive.notices_of("escalation")
-    assert (escalation.role, escalation.element) == ("lscb_chair", "ev_decision_escalation")
+    escalations = {(n.role, n.element) for _, n in drive.notices_of("escalation")}
+    assert escalations == {
+        ("lscb_chair", "ev_decision_escalation"),
+        ("lscb_administrator", "ev_decision_escalation_admin"),  # 8.2 watch (issue 10 defect 7)
+    }
     assert drive.task("chair_decision").role == "lscb_chair"
 
 
@@ -574,18 +641,20 @@ def test_an_scr_running_past_six_months_asks_for_a_revised_timetable_and_tells_o
     drive.advance_to(datetime(2024, 7, 29, 1, tzinfo=UTC))  # six calendar months after 29 January
     [(_, escalation)] = drive.notices_of("escalation")
     assert (escalation.role, escalation.element) == ("lscb_chair", "ev_completion_escalation")
+    # 8.3 order (gap 36): the Chair advises Ofsted immediately, then the LSCB revises the timetable
+    assert drive.task("advise_ofsted_extension").role == "lscb_chair"
+    drive.complete("advise_ofsted_extension", form("advise_ofsted_extension"))
     revise = drive.task("revise_timetable")
     assert revise.role == "lscb_board"
     drive.complete("revise_timetable", form("revise_timetable"))
-    assert drive.task("advise_ofsted_extension").role == "lscb_chair"
-    drive.complete("advise_ofsted_extension", form("advise_ofsted_extension"))
     assert drive.task("progress_update").role == "lscb_board"
     drive.complete("progress_update", form("progress_update"))
     # the review carries on where it was
     assert drive.task("panel_final_imrs").role == "panel_member"
     run_review_from_week_17(drive)
+    # the week-26 submission deadline moved with the revised timetable (13 weeks), so it has not passed
     escalations = [n.element for _, n in drive.notices_of("escalation")]
-    assert escalations == ["ev_completion_escalation", "ev_submission_escalation"]
+    assert escalations == ["ev_completion_escalation"]
     after_ofsted_submission(drive)
     assert drive.case.completed
 
@@ -608,6 +677,7 @@ def test_a_late_imr_is_escalated_to_its_chief_executive_and_the_administrator() 
     refer(drive)
     drive.complete("letter_to_ofsted", form("letter_to_ofsted"))
     drive.complete("notify_other_bodies", form("notify_other_bodies"))
+    drive.complete("record_commissioning", form("record_commissioning"))
     drive.complete("letters_to_chief_officers", form("letters_to_chief_officers"))
     for letter in imr_tasks(drive, "imr_letter"):
         assert letter.role == "lscb_administrator"
@@ -627,6 +697,7 @@ def test_a_board_returning_the_overview_sends_it_back_to_the_author() -> None:
     refer(drive)
     run_review_to_week_17(drive)
     drive.complete("panel_final_imrs", form("panel_final_imrs"))
+    sign_final_imrs(drive)
     for name in [
         "revised_overview",
         "revised_health_overview",
@@ -651,6 +722,7 @@ def test_a_late_ofsted_submission_and_a_late_executive_summary_are_escalated() -
     refer(drive)
     run_review_to_week_17(drive)
     drive.complete("panel_final_imrs", form("panel_final_imrs"))
+    sign_final_imrs(drive)
     for name in [
         "revised_overview",
         "revised_health_overview",

@@ -26,7 +26,7 @@ from engine.workflow.catalogue import load_catalogue
 from engine.workflow.forms import validate_submission
 from engine.workflow.specs import compile_processes, read_diagrams, read_forms
 from tests.browser.conftest import PASSWORD, ROOT
-from tests.drive import SCR_PATH, ready
+from tests.drive import SCR_PATH, in_driving_order, ready
 from tests.formfill import fill
 from web import formrender
 
@@ -236,7 +236,7 @@ def drive(services: Services, board: str, stop: Callable[[list[TaskRow]], TaskRo
             return Arranged(case_id, record.reference, board, found)
         if not tasks:
             raise NotReached(f"case {record.reference} has no ready task and the arrangement is not reached")
-        order = sorted(tasks, key=lambda t: (t.agency is not None, t.created_at, t.name, t.agency or ""))
+        order = in_driving_order(services, case_id, tasks)
         task = next((t for t in order if not hold(t)), order[0])
         complete_task(services, task.id, acting, valid_data(services, task, choose, agencies=agencies))
     raise NotReached(f"case {record.reference}: arrangement not reached in {max_steps} steps")

@@ -23,7 +23,7 @@ from engine.ports import TaskRow
 from tests import formfill
 from tests.browser.arrange import Arranged, drive, fill_in, holder, named, person, task_form, valid_data
 from tests.browser.conftest import LiveServer, keep_screenshot, serve, sign_in
-from tests.drive import ready
+from tests.drive import in_driving_order, ready
 
 START = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 FORMS_DATE = "2026-12-07"
@@ -145,7 +145,7 @@ def test_the_inbox_the_task_page_the_case_page_and_the_timeline_give_one_date_al
                 expect(page.locator("#timeline")).to_contain_text("Weeks counted from")
                 keep_screenshot(page, "lscb-administrator-case-page")
                 shown = True
-        order = sorted(tasks, key=lambda t: (t.agency is not None, t.created_at, t.name, t.agency or ""))
+        order = in_driving_order(services, arranged.case_id, tasks)
         complete_task(services, order[0].id, "br.driver.dorset", valid_data(services, order[0], people(live_server),
                                                                            agencies=AGENCIES))
     assert not ready(services, arranged.case_id) and len(checked) >= 10 and shown, len(checked)

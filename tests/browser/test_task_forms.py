@@ -48,6 +48,7 @@ def test_the_referrer_submits_the_referral_empty_sees_what_is_missing_then_compl
     page.get_by_label("Agency (required)", exact=True).select_option(label="Police")
     page.get_by_label("Name of family").fill("Family X, 1 High Street")
     page.get_by_label("Brief family history").fill("Known to services since 2019.")
+    page.get_by_label("May other children be at risk", exact=False).select_option(label="No")
     page.get_by_label("Outline of concerns").fill("A serious injury to a child.")
     page.get_by_label("Why an SCR is considered appropriate").fill("Abuse is suspected and agencies could learn.")
     page.get_by_label("Discussed with my line manager").check()

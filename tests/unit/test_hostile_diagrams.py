@@ -380,3 +380,10 @@ def test_a_condition_reading_a_field_a_form_keeps_private_is_refused_naming_the_
     problem = only(refused(forms_override={**forms, "private.schema.json": json.dumps(private).encode()}),
                    "private_field_in_expression", "f_yes")
     assert "decision" in problem.message and "x-private" in problem.message
+
+
+@pytest.mark.parametrize("value", ["yes", "True", ""])
+def test_a_standing_step_marked_anything_but_true_is_refused(refused: Callable[..., list[Problem]], value: str) -> None:
+    rule = f'<spiffworkflow:property name="standing" value="{value}" />'
+    problem = only(refused((DUE_PROPERTY, DUE_PROPERTY + rule)), "property_invalid", "decide")
+    assert "standing" in problem.message and "'true'" in problem.message

@@ -287,4 +287,6 @@ def test_the_clock_reads_only_the_variables_the_timetable_needs() -> None:
     data: dict[str, Any] = dict(d.facts().data)
     assert set(data) <= {"proforma_received_date", "decision_date", "decision_due", "completion_due",
                          "case_to_chair_attention", "imr_due", "health_imrs_received_date", "imr_weeks",
-                         "health_agencies", "agency", "exec_summary_due", "evaluation_letter_date", "revision_count"}
+                         "health_agencies", "agency", "exec_summary_due", "evaluation_letter_date", "revision_count",
+                         "imr_asked_on", "imr_week", "imr_review_week", "imr_revision_week", "imr_revision_time",
+                         "imr_action_plan_week", "timetable_delay_weeks", "review_date"}

@@ -16,7 +16,7 @@ from engine.casework.completion import complete_task
 from engine.casework.mail import queue_mail
 from engine.casework.services import Services
 from engine.ports import TaskRow
-from tests.drive import SCR_PATH, SUPERUSER, form_data, grant_everything, ready
+from tests.drive import SCR_PATH, SUPERUSER, form_data, grant_everything, in_driving_order, ready
 from tests.web.conftest import PASSWORD, another_browser
 from web.accounts import Passwords
 
@@ -81,7 +81,7 @@ def test_every_view_of_a_due_date_agrees_at_every_step_of_a_whole_case(
             mailed = _mail_due(services, task)
             assert mailed in (None, _spoken(due)), f"mail: {task.name}"
             checked += 1
-        task = sorted(tasks, key=lambda t: (t.agency is not None, t.created_at, t.name, t.agency or ""))[0]
+        task = in_driving_order(services, case_id, tasks)[0]
         complete_task(services, task.id, SUPERUSER, form_data(services, case_id, task, SCR_PATH))
     assert not ready(services, case_id), "the case did not reach its end"
     assert checked > 40
