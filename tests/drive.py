@@ -99,9 +99,9 @@ def form_data(services: Services, case_id: int, task: TaskRow, choices: Mapping[
     return data
 
 
-def in_driving_order(services: Services, case_id: int, tasks: list[TaskRow]) -> list[TaskRow]:
-    """Ready tasks in the order a driver takes them: unscoped before per-agency, oldest first, and standing steps
-    (property `standing`: raise an overrun, add an agency, open at any time) only when nothing else is ready."""
+def standing_steps(services: Services, case_id: int) -> Callable[[TaskRow], bool]:
+    """Whether a ready task of the case is a standing step (property `standing`: raise an overrun, add an agency),
+    open at any time while the case runs and never the work that moves it on."""
     with services.uow() as uow:
         process = services.process_of(uow, uow.cases.get(case_id))
 
@@ -109,6 +109,13 @@ def in_driving_order(services: Services, case_id: int, tasks: list[TaskRow]) -> 
         spec = process.element(task.name)
         return spec is not None and properties(spec).get("standing") == "true"
 
+    return standing
+
+
+def in_driving_order(services: Services, case_id: int, tasks: list[TaskRow]) -> list[TaskRow]:
+    """Ready tasks in the order a driver takes them: unscoped before per-agency, oldest first, and standing steps
+    only when nothing else is ready."""
+    standing = standing_steps(services, case_id)
     return sorted(tasks, key=lambda t: (standing(t), t.agency is not None, t.created_at, t.name, t.agency or ""))
 
 

@@ -7,6 +7,7 @@ of the SCR timetable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -40,6 +41,7 @@ def proforma() -> dict[str, Any]:
         "referrer_agency": "social_care",
         "family_details": "Family X, 1 Road, DOB 01/01/2020",
         "family_history": "history",
+        "other_children_at_risk": "no",
         "concerns": "concerns",
         "criteria_evidence": "child died, neglect suspected",
         "line_manager_consulted": True,
@@ -108,6 +110,8 @@ def decision(kind: str = "scr", agencies: list[str] | None = None) -> dict[str, 
     }
     if kind == "scr":
         data.update(terms_of_reference="ToR", agencies=agencies or AGENCIES)
+    else:
+        data["no_scr_outcome"] = "alternative_review"  # 7.7: it may (gap 39)
     return data
 
 
@@ -125,6 +129,13 @@ COMMISSION = {
     "panel_agencies": ["social_care", "police", "education", "health_commissioning"],
     "panel_chair_is_lscb_chair": False,
     "chair_briefing_arrangements": "monthly call",
+}
+
+
+COMMISSIONING = {
+    "panel_chair_commissioned_date": day(DECISION),
+    "commissioning_officer": "Director of Children's Services",
+    "commissioned_on_behalf_of_lscb": True,
 }
 
 
@@ -197,15 +208,12 @@ ACTION_PLAN = {
     "action_plan_sent_date": day(DECISION),
     "actions": [{"action": "train", "owner_role": "manager", "timescale": "2024-12-31"}],
 }
-FAMILY_INVOLVED = {
-    "meeting3_date": day(DECISION),
-    "overview_author_instructed": True,
+MEETING_3 = {"meeting3_date": day(DECISION), "overview_author_instructed": True}
+FAMILY_INVOLVED = {  # decided at Meeting 2 (10.1, gap 38)
     "family_involvement": "involved",
     "family_arrangements": "overview author meets mother",
 }
 FAMILY_NOT_INVOLVED = {
-    "meeting3_date": day(DECISION),
-    "overview_author_instructed": True,
     "family_involvement": "not_involved",
     "family_not_involved_reasons": "police request",
     "family_involvement_plan": "after the trial",
@@ -255,7 +263,7 @@ def to_decision(d: Drive, kind: str = "scr", agencies: list[str] | None = None) 
     assert decide.role == "lscb_chair"
     assert decide.due_at == datetime(2024, 2, 8, tzinfo=UTC)  # one month from the case reaching the Chair (8.2)
     d.complete("chair_decision", decision(kind, agencies))
-    assert d.task("notify_decision").role == "lscb_administrator"
+    assert d.task("notify_decision").role == "lscb_chair"  # 7.3: the Chair tells Ofsted (issue 10 defect 9)
     d.complete("notify_decision", NOTIFIED)
 
 
@@ -264,6 +272,9 @@ def commission(d: Drive) -> None:
     assert task.role == "lscb_chair"
     d.complete("commission", COMMISSION)
     assert ("panel_chair", "ind.chair", None) in d.assignments
+    recorded = d.task("record_commissioning")  # 7.10: commissioned by the Local Authority (gap 43)
+    assert recorded.role == "lscb_administrator" and recorded.due_at == DECISION + timedelta(weeks=1)
+    d.complete("record_commissioning", COMMISSIONING)
 
 
 def prepare_imr(d: Drive, agency: str, upto: str | None = None) -> None:
@@ -278,9 +289,12 @@ def to_week(d: Drive, week: float) -> None:
 
 
 def review_weeks_0_to_26(
-    d: Drive, family: dict[str, Any], revise: str | None = None, late: str | None = None, submit: bool = True
+    d: Drive, family: dict[str, Any], revise: str | None = None, late: str | None = None, submit: bool = True,
+    proceedings: Callable[[Drive], None] | None = None, family_later: str = "no",
 ) -> None:
-    """Phase 2 week by week; `revise` sends that agency's IMR back once, `late` leaves that IMR past its deadline."""
+    """Phase 2 week by week; `revise` sends that agency's IMR back once, `late` leaves that IMR past its deadline;
+    `proceedings` (when given) says at Meeting 5 that proceedings are running and then acts on them;
+    `family_later` is the answer when the plan to involve a family not involved at first is acted on."""
     commission(d)
     letters = d.tasks("lscb_administrator")
     assert sorted(t.agency or "" for t in letters if t.name == "imr_letter") == sorted(AGENCIES), \
@@ -299,6 +313,9 @@ def review_weeks_0_to_26(
         "panel_meeting_2",
         {"meeting2_date": day(d.clock.now()), "imr_briefing_date": day(d.clock.now()), "imr_format_agreed": True},
     )
+    family_task = d.task("family_involvement_decision")
+    assert (family_task.role, family_task.week) == ("panel_chair", 2)  # at the earliest opportunity (10.1, gap 38)
+    d.complete("family_involvement_decision", family)
     for agency in AGENCIES:
         if agency != late:
             signoff = d.task("prep_signoff", agency=agency)
@@ -331,7 +348,7 @@ def review_weeks_0_to_26(
         assert task.due_at == DECISION + timedelta(weeks=9)
     for agency in AGENCIES:
         complete_for_agency(d, "imr_panel_review", agency, REVIEW_REVISE if agency == revise else REVIEW_OK)
-    d.complete("panel_meeting_3", family)
+    d.complete("panel_meeting_3", MEETING_3)
     if revise:
         to_week(d, 12)
         assert d.task("imr_revise", agency=revise).due_at == DECISION + timedelta(weeks=12)
@@ -367,7 +384,17 @@ def review_weeks_0_to_26(
     d.complete("final_overview", {"final_overview_date": day(d.clock.now()), "exec_summary_included": True})
     d.complete("final_health_overview", {"final_health_overview_date": day(d.clock.now())})
     to_week(d, 19)
-    d.complete("panel_meeting_5", {"meeting5_date": day(d.clock.now()), "exec_summary_agreed": True})
+    d.complete("panel_meeting_5", {"meeting5_date": day(d.clock.now()), "exec_summary_agreed": True,
+                                   "proceedings_running": "yes" if proceedings else "no"})
+    if proceedings:
+        proceedings(d)
+    if family["family_involvement"] == "not_involved":
+        later = d.task("involve_family_later")  # 10.1: the plan for later involvement is acted on (gap 38)
+        assert later.role == "panel_member"
+        answer: dict[str, Any] = {"family_involved_later": family_later, "family_later_notes": "notes"}
+        if family_later == "yes":
+            answer["family_involved_later_date"] = day(d.clock.now())
+        d.complete("involve_family_later", answer)
     assert d.task("draft_action_plan").role == "panel_member"
     d.complete(
         "draft_action_plan", {"scr_actions": [{"action": "audit", "lead_agency": "police", "timescale": "2024-12-31"}]}
@@ -450,7 +477,6 @@ def after_week_26(d: Drive, family_involved: bool, monitoring_rounds: int = 1) -
         "exec_summary_to_ofsted",
         {
             "exec_summary_sent_date": day(d.clock.now()),
-            "exec_summary_publication_date": "2024-10-15",
             "sent_to": "SCR.SIN@ofsted.gov.uk",
             "exec_summary_anonymised": True,
         },
@@ -466,10 +492,14 @@ def after_week_26(d: Drive, family_involved: bool, monitoring_rounds: int = 1) -
         {
             "publication_meeting_date": day(d.clock.now()),
             "publication_attendees": ["lscb_chair", "lscb_administrator"],
-            "publish_decision": "publish",
-            "publication_date": "2024-10-15",
+            "publication_recommendation": "publish",
         },
     )
+    assert d.task("publication_decision").role == "lscb_board"  # 19.3: the LSCB decides on the panel's advice
+    d.complete("publication_decision", {"publication_decision": "publish", "publication_date": "2024-10-15",
+                                        "documents_to_publish": ["executive_summary", "synopsis_of_learning"]})
+    assert d.task("send_publication_date").role == "lscb_administrator"  # 8.4, gap 37: after the decision
+    d.complete("send_publication_date", {"publication_date_sent_date": day(d.clock.now())})
     for _ in range(monitoring_rounds - 1):
         assert d.task("monitor_action_plan").role == "qa_group"
         d.complete(
@@ -533,27 +563,22 @@ def test_a_late_imr_reminds_its_author_a_week_before_its_deadline_and_escalates_
 
 
 @pytest.mark.parametrize("save_restore", MODES)
-def test_an_scr_running_past_six_months_asks_the_lscb_for_a_revised_plan_and_tells_ofsted(save_restore: bool) -> None:
+def test_an_scr_running_past_six_months_has_ofsted_advised_and_the_lscb_revise_its_timetable(
+        save_restore: bool) -> None:
     d = drive(save_restore)
     to_decision(d)
     review_weeks_0_to_26(d, FAMILY_INVOLVED, submit=False)
-    assert not [t for t in d.tasks() if t.name == "extension_plan"]
+    assert not [t for t in d.tasks() if t.name == "revise_timetable"]
     d.advance_to(datetime(2024, 8, 5, 1, tzinfo=UTC))  # six calendar months after 5 February 2024
-    assert [(n.role, n.element) for _, n in d.notices_of("escalation")] == [("lscb_chair", "overrun_notice")]
-    plan = d.task("extension_plan")
-    assert plan.role == "lscb_board" and plan.due_at == datetime(2024, 8, 12, tzinfo=UTC)
-    d.complete(
-        "extension_plan",
-        {
-            "recommendations_not_dependent": "a",
-            "actions_to_date": "b",
-            "extension_explanation": "criminal trial",
-            "revised_completion_date": "2024-10-01",
-        },
-    )
-    assert d.task("extension_ofsted").role == "lscb_administrator"
-    d.complete("extension_ofsted", {"ofsted_extension_advised_date": day(d.clock.now()), "progress_update_sent": True})
-    submit_to_ofsted(d)  # the review itself carries on
+    assert [(n.role, n.element) for _, n in d.notices_of("escalation")] == [("lscb_chair", "ev_completion_escalation")]
+    assert d.task("advise_ofsted_extension").role == "lscb_chair"
+    d.complete("advise_ofsted_extension", {"ofsted_extension_advised_date": day(d.clock.now())})
+    assert d.task("revise_timetable").role == "lscb_board"
+    d.complete("revise_timetable", {"revised_completion_date": "2024-10-01", "delay_reasons": "criminal trial",
+                                    "timetable_put_back_weeks": 8})
+    assert d.task("progress_update").role == "lscb_board"
+    submit_to_ofsted(d)  # the review itself carries on; its end withdraws the progress update
+    assert not [t for t in d.tasks() if t.name in ("progress_update", "raise_overrun_pc", "raise_overrun_admin")]
     after_week_26(d, family_involved=True)
 
 
@@ -675,6 +700,8 @@ def test_a_case_the_chair_finds_outside_the_criteria_is_not_referred_to_the_pane
     d.complete("countersign", countersigned())
     d.complete("receive_proforma", received())
     d.complete("chair_consider", {"appears_to_meet_criteria": "no", "child_died": False, "consideration_notes": "x"})
+    assert d.task("notify_no_scr").role == "lscb_chair"  # 7.3: Ofsted is told of a decision not to hold an SCR
+    d.complete("notify_no_scr", {"ofsted_told_no_scr_date": day(START), "ofsted_notice_anonymised": True})
     assert d.task("not_referred").role == "lscb_administrator"
     d.complete("not_referred", {"referrer_told_date": day(START)})
     assert d.case.completed

@@ -360,25 +360,31 @@ def board_scripts() -> Iterator[tuple[str, str]]:
             yield path.parent.name, script
 
 
-def literal_items(source: str) -> dict[str, Any]:
-    """The entries of a dict display whose values are literals (an added agency's date is worked out at run time)."""
+def literal_items(source: str, earlier: dict[str, Any]) -> dict[str, Any]:
+    """The entries of a dict display whose values are literals or copy an entry of the board's earlier `imr_weeks`
+    (an added agency's date is worked out at run time and left out)."""
     node = ast.parse(source, mode="eval").body
     assert isinstance(node, ast.Dict)
     items: dict[str, Any] = {}
     for key, value in zip(node.keys, node.values, strict=True):
+        name = ast.literal_eval(key)  # type: ignore[arg-type]
+        if (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id == "imr_weeks"
+                and isinstance(value.slice, ast.Constant) and value.slice.value in earlier):
+            items[name] = earlier[value.slice.value]
+            continue
         try:
-            items[ast.literal_eval(key)] = ast.literal_eval(value)  # type: ignore[arg-type]
+            items[name] = ast.literal_eval(value)
         except ValueError:
             continue
     return items
 
 
 def passed_weeks(folder: str) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     for name, script in board_scripts():
         for line in script.splitlines():
             if name == folder and line.startswith("imr_weeks = {"):
-                found.append(literal_items(line.split("=", 1)[1].strip()))
+                found.append(literal_items(line.split("=", 1)[1].strip(), found[0] if found else {}))
     return found
 
 

@@ -26,7 +26,7 @@ from engine.workflow.catalogue import load_catalogue
 from engine.workflow.forms import validate_submission
 from engine.workflow.specs import compile_processes, read_diagrams, read_forms
 from tests.browser.conftest import PASSWORD, ROOT
-from tests.drive import SCR_PATH, in_driving_order, ready
+from tests.drive import SCR_PATH, in_driving_order, ready, standing_steps
 from tests.formfill import fill
 from web import formrender
 
@@ -229,15 +229,18 @@ def drive(services: Services, board: str, stop: Callable[[list[TaskRow]], TaskRo
     choose = picker or colleague
     record = start_case(services, board, acting)
     case_id = record.id or 0
+    standing = standing_steps(services, case_id)
     for _ in range(max_steps):
         tasks = ready(services, case_id)
-        found = stop(tasks)
+        # standing steps wait in their inboxes throughout: "the only ready task" means the only other one
+        found = stop([t for t in tasks if not standing(t)]) or stop(tasks)
         if found is not None:
             return Arranged(case_id, record.reference, board, found)
         if not tasks:
             raise NotReached(f"case {record.reference} has no ready task and the arrangement is not reached")
         order = in_driving_order(services, case_id, tasks)
-        task = next((t for t in order if not hold(t)), order[0])
+        task = next((t for t in order if not hold(t) and not standing(t)),
+                    next((t for t in order if not standing(t)), order[0]))
         complete_task(services, task.id, acting, valid_data(services, task, choose, agencies=agencies))
     raise NotReached(f"case {record.reference}: arrangement not reached in {max_steps} steps")
 
