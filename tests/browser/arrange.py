@@ -239,8 +239,8 @@ def drive(services: Services, board: str, stop: Callable[[list[TaskRow]], TaskRo
         if not tasks:
             raise NotReached(f"case {record.reference} has no ready task and the arrangement is not reached")
         order = in_driving_order(services, case_id, tasks)
-        task = next((t for t in order if not hold(t) and not standing(t)),
-                    next((t for t in order if not standing(t)), order[0]))
+        working = [t for t in order if not standing(t)] or order
+        task = next((t for t in working if not hold(t)), working[0])
         complete_task(services, task.id, acting, valid_data(services, task, choose, agencies=agencies))
     raise NotReached(f"case {record.reference}: arrangement not reached in {max_steps} steps")
 
