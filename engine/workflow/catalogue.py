@@ -24,6 +24,7 @@ class Role:
     initiator: bool = False
     administers: bool = False  # assigns case roles, reassigns and releases tasks on its board's cases
     reads_case_file: bool = False  # reads every agency's submitted answers on the cases it holds
+    owns_procedures: bool = False  # edits its board's procedures in the studio; publishing takes two of them
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,10 @@ class Catalogue:
         definition = self.role(role or "")
         return agency if definition is not None and definition.agency_scoped else None
 
+    def procedure_owner_roles(self) -> set[str]:
+        """The roles whose holders edit and approve their board's procedures."""
+        return {r.role for r in self.roles if r.owns_procedures}
+
     def initiator_role(self) -> Role | None:
         """The role given to whoever starts a case."""
         return next((r for r in self.roles if r.initiator), None)
@@ -111,6 +116,7 @@ def load_catalogue(forms_dir: Path) -> Catalogue:
             agency_scoped=bool(r.get("agency_scoped", False)), title=r.get("title", r["role"]),
             agency_variable=r.get("agency_variable"), initiator=bool(r.get("initiator", False)),
             administers=bool(r.get("administers", False)), reads_case_file=bool(r.get("reads_case_file", False)),
+            owns_procedures=bool(r.get("owns_procedures", False)),
         )
         for r in roles_doc["roles"]
     )

@@ -48,3 +48,22 @@ def next_working_day(moment: datetime) -> datetime:
     while not_working(moved):
         moved += timedelta(days=1)
     return moved
+
+
+MAX_WORKING_DAYS = 5000  # about twenty years: enough for any statutory count, small enough to count day by day
+
+
+def add_working_days(moment: datetime, days: int) -> datetime:
+    """The `days`-th working day after `moment`, at the same time; 0 days gives `moment` itself on a working day,
+    else the next working day (a deadline never falls on a weekend or an England and Wales bank holiday)."""
+    if days < 0 or days > MAX_WORKING_DAYS:
+        raise ValueError(f"working days must be from 0 to {MAX_WORKING_DAYS}, got {days}")
+    moved = utc(moment)
+    if days == 0:
+        return next_working_day(moved)
+    counted = 0
+    while counted < days:
+        moved += timedelta(days=1)
+        if not not_working(moved):
+            counted += 1
+    return moved

@@ -27,7 +27,7 @@ def test_a_referral_goes_from_the_command_line_to_the_safeguarding_leads_inbox(t
     deployed = run_cli("deploy", "bpmn/", database=db)
     assert deployed.returncode == 0, deployed.stderr
     assert "deployed scr_dorset" in deployed.stdout and "deployed scr_bournemouth_poole" in deployed.stdout
-    assert "56 demo users added" in run_cli("seed-users", database=db).stdout
+    assert "58 demo users added" in run_cli("seed-users", database=db).stdout
     started = run_cli("start-case", "--board", "dorset", "--user", "dorset.referrer", database=db)
     assert started.returncode == 0 and "started DSCB-" in started.stdout
     inbox = run_cli("tasks", "--user", "dorset.referrer", database=db).stdout.splitlines()
@@ -148,3 +148,33 @@ def test_a_database_that_cannot_be_reached_is_one_line_not_a_traceback(tmp_path:
                             env=env, cwd=ROOT, timeout=120)
     assert answer.returncode == 1 and "Traceback" not in answer.stderr
     assert len(answer.stderr.strip().splitlines()) == 1 and "OperationalError" in answer.stderr
+
+
+FOREIGN = ROOT / "tests" / "fixtures" / "foreign"
+
+
+def test_check_diagram_judges_the_foreign_file_given_and_leaves_the_deployed_procedures_alone(tmp_path: Path) -> None:
+    db = tmp_path / "cli.sqlite3"
+    assert run_cli("deploy", "bpmn/", database=db).returncode == 0
+    before = run_cli("versions", database=db).stdout
+    foreign = FOREIGN / "named_like_ours" / "imr.bpmn"
+    checked = run_cli("check-diagram", str(foreign), database=db)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith(f'{foreign}: ok: Process_7imr "Our own IMR checklist": 0 called processes')
+    assert len(checked.stdout.splitlines()) == 1 and "scr_dorset" not in checked.stdout
+    camunda = FOREIGN / "camunda7_invoice_formkey.bpmn"
+    refused = run_cli("check-diagram", str(camunda), database=db)
+    assert refused.returncode == 2 and refused.stdout == "" and "Traceback" not in refused.stderr
+    lines = refused.stderr.splitlines()
+    assert all(line.startswith(f"{camunda}: ") for line in lines) and len(lines) == len(set(lines))
+    assert any('approveInvoice "Approve Invoice": camunda:formKey=' in line and "formJsonSchemaFilename" in line
+               for line in lines)
+    assert run_cli("versions", database=db).stdout == before
+
+
+def test_check_diagram_of_a_folder_without_diagrams_says_so_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "drafts").mkdir()
+    answer = run_cli("check-diagram", str(tmp_path / "drafts"), database=tmp_path / "cli.sqlite3")
+    assert answer.returncode == 2 and "Traceback" not in answer.stderr
+    assert answer.stderr.strip() == (f"{tmp_path / 'drafts'}: the folder holds no .bpmn file: give a .bpmn file or "
+                                     "a folder holding some instead [no_diagrams]")

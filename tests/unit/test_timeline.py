@@ -289,4 +289,4 @@ def test_the_clock_reads_only_the_variables_the_timetable_needs() -> None:
                          "case_to_chair_attention", "imr_due", "health_imrs_received_date", "imr_weeks",
                          "health_agencies", "agency", "exec_summary_due", "evaluation_letter_date", "revision_count",
                          "imr_asked_on", "imr_week", "imr_review_week", "imr_revision_week", "imr_revision_time",
-                         "imr_action_plan_week", "timetable_delay_weeks", "review_date"}
+                         "imr_action_plan_week", "timetable_delay_weeks", "review_date", "lead_signed_date"}
