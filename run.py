@@ -10,7 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from engine.authoring.versions import check_diagrams, deploy
+from engine.authoring.migration import run_queued_jobs
+from engine.authoring.versions import check_files, deploy, refusal_lines
 from engine.bootstrap import build_services
 from engine.casework.accounts import issue_token, password_hash_of, seed_users, set_password_hash
 from engine.casework.cases import start_case
@@ -22,10 +23,10 @@ from engine.casework.services import Services
 from engine.casework.timers import fire_due_timers
 from engine.casework.worker import run_worker, start_background_worker
 from engine.clock import FrozenClock
-from engine.errors import EngineError, InvalidDiagram, InvalidSubmission
+from engine.errors import EngineError, InvalidDiagram, InvalidSubmission, Problem
 from engine.ports import Assignment
 from engine.workflow.catalogue import load_catalogue
-from engine.workflow.specs import read_diagrams
+from engine.workflow.specs import diagram_paths, read_diagrams
 from web import config
 
 
@@ -35,10 +36,35 @@ def _services(args: argparse.Namespace, clock: Any = None) -> Services:
 
 
 def _diagrams(paths: list[str]) -> dict[str, bytes]:
+    """The .bpmn files under `paths`, keyed as they are deployed (InvalidDiagram naming a folder with none)."""
+    return {key: data for key, (_, data) in _diagram_files(paths).items()}
+
+
+def _diagram_files(paths: list[str]) -> dict[str, tuple[str, bytes]]:
+    """The .bpmn files under `paths` keyed as deployed, each with its path as given and its content."""
     root = config.bpmn_dir()
     resolved = [Path(p) for p in paths]
     inside = all(str(p.resolve()).startswith(str(root.resolve())) for p in resolved)
-    return read_diagrams(resolved, root if inside else None)
+    found: dict[str, tuple[str, bytes]] = {}
+    problems: list[Problem] = []
+    for path in resolved:
+        files = diagram_paths([path], root if inside else None)
+        if path.is_dir() and not files:
+            problems.append(Problem("no_diagrams", "the folder holds no .bpmn file: give a .bpmn file or a folder "
+                                    "holding some instead", file=str(path)))
+        for key, file in files.items():
+            if key in found and found[key][0] != str(file):
+                problems.append(Problem("same_name", f"{found[key][0]} has the same name: check files of the same "
+                                        "name one at a time instead", file=str(file)))
+                continue
+            try:
+                found[key] = (str(file), file.read_bytes())
+            except OSError as exc:
+                problems.append(Problem("unreadable", f"cannot read the file ({exc.strerror or exc}): give a file "
+                                        "you may read instead", file=str(file)))
+    if problems:
+        raise InvalidDiagram(problems)
+    return found
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
@@ -49,15 +75,25 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 
 
 def cmd_check_diagram(args: argparse.Namespace) -> int:
-    """Validate diagrams without storing anything."""
-    compiled = check_diagrams(_services(args), _diagrams(args.paths))
-    for process in compiled.values():
-        humans = [t for t in process.spec.task_specs.values() if getattr(t, "manual", False)]
-        for sub in process.subprocess_specs.values():
-            humans += [t for t in sub.task_specs.values() if getattr(t, "manual", False)]
-        print(f"ok: {process.process_id}: {len(process.subprocess_specs)} called processes, "
-              f"{len(humans)} human tasks, {sum(1 for f in process.files if f.startswith('forms/'))} forms, "
-              f"hash {process.content_hash[:12]}")
+    """Validate diagrams without storing anything: report on exactly the processes the given files define."""
+    files: dict[str, tuple[str, bytes]] = {}
+    try:
+        files = _diagram_files(args.paths)
+        checked = check_files(_services(args), {key: data for key, (_, data) in files.items()})
+    except InvalidDiagram as exc:
+        diagrams = {key: data for key, (_, data) in files.items()}
+        for line in refusal_lines(exc.problems, diagrams, {key: shown for key, (shown, _) in files.items()}):
+            print(line, file=sys.stderr)
+        return 2
+    for process in checked:
+        compiled = process.compiled
+        humans = sum(1 for spec in (compiled.spec, *compiled.subprocess_specs.values())
+                     for t in spec.task_specs.values() if getattr(t, "manual", False))
+        name = f' "{process.name}"' if process.name else ""
+        deployed = f" (deployed: {', '.join(process.calls_deployed)})" if process.calls_deployed else ""
+        print(f"{files[process.file][0]}: ok: {process.process_id}{name}: {len(compiled.subprocess_specs)} called "
+              f"processes{deployed}, {humans} human tasks, {sum(1 for f in compiled.files if f.startswith('forms/'))} "
+              f"forms, hash {compiled.content_hash[:12]}")
     return 0
 
 
@@ -162,7 +198,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     config.refuse_unsafe_production()
     print("timer worker running; Ctrl-C stops it")
     try:
-        run_worker(_services(args), threading.Event(), args.poll, mailer=mailer_from(_mail_settings(args)))
+        run_worker(_services(args), threading.Event(), args.poll, mailer=mailer_from(_mail_settings(args)),
+                   jobs=run_queued_jobs)
     except KeyboardInterrupt:
         pass
     return 0
@@ -219,7 +256,7 @@ def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
         for user in services.catalogue.users:
             print(f"  {user['username']:<28} {', '.join(user.get('roles', [])) or 'case roles assigned per case'}")
     mail = _mail_settings(args)
-    start_background_worker(services, mailer=mailer_from(mail))
+    start_background_worker(services, mailer=mailer_from(mail), jobs=run_queued_jobs)
     if mail.transport == "file":
         print(f"e-mail about work is written to {mail.directory} as .eml files")
     app = create_app(services)
@@ -261,8 +298,12 @@ def json_file(text: str) -> dict[str, Any]:
 
 def existing_path(text: str) -> str:
     """A file or folder that exists."""
-    if not Path(text).exists():
-        raise argparse.ArgumentTypeError(f"no file or folder {text}")
+    try:
+        found = bool(text.strip()) and Path(text).exists()
+    except (OSError, ValueError):  # a name too long for the system, a NUL byte
+        found = False
+    if not found:
+        raise argparse.ArgumentTypeError(f"no file or folder {text[:200]}")
     return text
 
 

@@ -29,6 +29,16 @@ class StaleCase(Conflict):
     """Another step saved the case after this one read it: the step may be run again on the fresh state."""
 
 
+class MigrationNotSafe(Conflict):
+    """A running case cannot move to another version safely; `why` says so in a process owner's words."""
+
+    code = "migration_not_safe"
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+        super().__init__(f"{why} [migration_not_safe]")
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One invalid form field: where and why."""

@@ -18,6 +18,83 @@ class VersionRecord:
     files: dict[str, str]
     deployed_at: datetime
     deployed_by: str | None = None
+    board: str | None = None  # the board whose process owners published it (None: deployed from the command line)
+    title: str | None = None
+    note: str | None = None
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True)
+class PublicationRecord:
+    """A version made the one new cases of its process start on; the newest publication of a process wins."""
+
+    id: int | None
+    process_id: str
+    version_id: int
+    published_at: datetime
+    board: str | None = None
+    submitted_by: str | None = None
+    approved_by: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class ProcedureDraftRecord:
+    """A process owner's working copy of a procedure: diagrams and forms, the problems found at the last save."""
+
+    id: int | None
+    board: str
+    process_id: str
+    title: str
+    files: dict[str, str]
+    base_version_id: int | None
+    author: str
+    created_at: datetime
+    updated_at: datetime
+    note: str = ""
+    status: str = "draft"  # draft, submitted, published, rejected, withdrawn
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    submitted_at: datetime | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    published_version_id: int | None = None
+    lock_version: int = 1
+
+
+@dataclass
+class MigrationJobRecord:
+    """A background preview or migration of every case pinned to older versions of a process."""
+
+    id: int | None
+    process_id: str
+    to_version_id: int
+    kind: str  # preview or migrate
+    requested_by: str
+    created_at: datetime
+    reason: str = ""
+    status: str = "queued"  # queued, running, done, failed
+    total: int = 0
+    done: int = 0
+    results: list[dict[str, Any]] = field(default_factory=list)
+    finished_at: datetime | None = None
+
+
+@dataclass
+class CaseMigrationRecord:
+    """One case moved between versions: who, why, and its state before (kept, so the move can be undone)."""
+
+    id: int | None
+    case_id: int
+    from_version_id: int
+    to_version_id: int
+    by: str
+    reason: str
+    at: datetime
+    previous_state: bytes
+    job_id: int | None = None
+    undone_at: datetime | None = None
+    undone_by: str | None = None
 
 
 @dataclass
@@ -183,6 +260,33 @@ class VersionRepository(Protocol):
     def latest(self, process_id: str) -> VersionRecord | None: ...
     def latest_id(self, process_id: str) -> int | None: ...
     def list(self) -> Sequence[VersionRecord]: ...
+    def publish(self, publication: PublicationRecord) -> PublicationRecord: ...
+    def publications(self, process_id: str | None = None) -> Sequence[PublicationRecord]: ...
+    def of_process(self, process_id: str) -> Sequence[VersionRecord]: ...
+
+
+class StudioRepository(Protocol):
+    """Process owners' drafts of procedures."""
+
+    def add(self, draft: ProcedureDraftRecord) -> ProcedureDraftRecord: ...
+    def get(self, draft_id: int, for_update: bool = False) -> ProcedureDraftRecord: ...
+    def save(self, draft: ProcedureDraftRecord) -> ProcedureDraftRecord: ...
+    def list(self, board: str | None = None) -> Sequence[ProcedureDraftRecord]: ...
+
+
+class MigrationRepository(Protocol):
+    """Case migrations between versions (kept for undo) and the background jobs that run them."""
+
+    def add(self, migration: CaseMigrationRecord) -> CaseMigrationRecord: ...
+    def get(self, migration_id: int) -> CaseMigrationRecord: ...
+    def for_case(self, case_id: int) -> Sequence[CaseMigrationRecord]: ...
+    def mark_undone(self, migration_id: int, by: str, at: datetime) -> None: ...
+    def add_job(self, job: MigrationJobRecord) -> MigrationJobRecord: ...
+    def get_job(self, job_id: int) -> MigrationJobRecord: ...
+    def save_job(self, job: MigrationJobRecord) -> None: ...
+    def jobs(self, process_id: str | None = None, status: str | None = None) -> Sequence[MigrationJobRecord]: ...
+    def claim_job(self, job_id: int) -> bool: ...
+    def pin_case(self, case_id: int, version_id: int) -> None: ...
 
 
 class CaseRepository(Protocol):
@@ -227,7 +331,7 @@ class EventRepository(Protocol):
     """Append-only audit log."""
 
     def append(self, event: EventRow) -> None: ...
-    def for_case(self, case_id: int) -> Sequence[EventRow]: ...
+    def for_case(self, case_id: int | None) -> Sequence[EventRow]: ...
 
 
 class NoticeRepository(Protocol):
@@ -243,6 +347,8 @@ class PeopleRepository(Protocol):
     def add_user(self, user: UserRecord) -> None: ...
     def get_user(self, username: str) -> UserRecord | None: ...
     def users(self, board: str | None = None) -> Sequence[UserRecord]: ...
+    def set_totp_secret(self, username: str, secret: str | None) -> None: ...
+    def totp_secret(self, username: str) -> str | None: ...
     def assign(self, assignment: Assignment) -> None: ...
     def unassign(self, assignment: Assignment) -> bool: ...
     def assignments_of(self, username: str) -> Sequence[Assignment]: ...
@@ -307,6 +413,8 @@ class UnitOfWork(Protocol):
     drafts: DraftRepository
     submissions: SubmissionRepository
     mail: MailRepository
+    studio: StudioRepository
+    migrations: MigrationRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *args: object) -> None: ...

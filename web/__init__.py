@@ -15,6 +15,7 @@ from web.accounts import Passwords, Throttle
 from web.admin import pages as admin
 from web.api import routes as api
 from web.casework import cases, inbox, tasks
+from web.studio import pages as studio
 
 
 def create_app(services: Services, test_config: dict[str, Any] | None = None) -> Flask:
@@ -40,7 +41,7 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
     csrf.exempt(api.bp)  # the API takes bearer tokens only, never cookies
     errors.register(app)
     auth.init_app(app)
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, api.bp):
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, studio.bp, api.bp):
         app.register_blueprint(blueprint)
 
     words.init_app(app, services.catalogue.agency_name)

@@ -15,12 +15,15 @@ log = logging.getLogger(__name__)
 
 
 def run_worker(services: Services, stop: threading.Event, poll_seconds: float = 1.0,
-               swept: Callable[[int], None] | None = None, mailer: Mailer | None = None) -> None:
-    """Fire due timers every `poll_seconds` (within one poll of falling due), then post mail; `swept` hears each."""
+               swept: Callable[[int], None] | None = None, mailer: Mailer | None = None,
+               jobs: Callable[[Services], int] | None = None) -> None:
+    """Fire due timers every `poll_seconds` (within one poll of falling due), then post mail and run queued
+    background jobs (`jobs`, e.g. migrations of running cases, given by the composition root); `swept` hears each."""
     while not stop.is_set():
         try:
             fired = fire_due_timers(services)
             _post_mail(services, mailer)
+            _run_jobs(services, jobs)
             if swept is not None:
                 swept(fired)
             if fired:
@@ -43,11 +46,22 @@ def _post_mail(services: Services, mailer: Mailer | None) -> None:
         log.exception("mail could not be queued or delivered this round")
 
 
+def _run_jobs(services: Services, jobs: Callable[[Services], int] | None) -> None:
+    """Run queued background jobs; a failure is logged and never stops the timers."""
+    if jobs is None:
+        return
+    try:
+        jobs(services)
+    except Exception:
+        log.exception("queued jobs could not be run this round")
+
+
 def start_background_worker(services: Services, poll_seconds: float = 1.0,
                             swept: Callable[[int], None] | None = None,
-                            mailer: Mailer | None = None) -> threading.Event:
+                            mailer: Mailer | None = None,
+                            jobs: Callable[[Services], int] | None = None) -> threading.Event:
     """Run the worker on a daemon thread; set the returned event to stop it."""
     stop = threading.Event()
-    threading.Thread(target=run_worker, args=(services, stop, poll_seconds, swept, mailer), name="timer-worker",
-                     daemon=True).start()
+    threading.Thread(target=run_worker, args=(services, stop, poll_seconds, swept, mailer, jobs),
+                     name="timer-worker", daemon=True).start()
     return stop

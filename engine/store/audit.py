@@ -74,8 +74,8 @@ class SqlEventRepository:
         self.session.add(row)
         self.session.flush()
 
-    def for_case(self, case_id: int) -> Sequence[EventRow]:
-        """The case's events in order of appending."""
+    def for_case(self, case_id: int | None) -> Sequence[EventRow]:
+        """The case's events in order of appending (None: the events of no case, such as publications)."""
         return [_event(r) for r in self._chain(case_id)]
 
     def first_broken(self, case_id: int | None) -> int | None:

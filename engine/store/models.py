@@ -36,6 +36,87 @@ class ProcessVersion(Base):
     files: Mapped[dict[str, Any]]
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str | None] = mapped_column(String(200))
+    board: Mapped[str | None] = mapped_column(String(100))  # the board whose process owners published it
+    title: Mapped[str | None] = mapped_column(String(300))  # the procedure's name as process owners call it
+    note: Mapped[str | None] = mapped_column(Text)  # why it changed
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Publication(Base):
+    """A version made the one new cases start on (again, for a roll-back): the newest row of a process wins."""
+
+    __tablename__ = "publication"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    board: Mapped[str | None] = mapped_column(String(100), index=True)
+    published_at: Mapped[datetime]
+    submitted_by: Mapped[str | None] = mapped_column(String(200))
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcedureDraft(Base):
+    """A process owner's working copy of a procedure (diagrams and forms) on its way to publication."""
+
+    __tablename__ = "procedure_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    board: Mapped[str] = mapped_column(String(100), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    files: Mapped[dict[str, Any]]
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_version.id"))
+    author: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)  # draft, submitted, published, rejected, withdrawn
+    problems: Mapped[dict[str, Any]]  # {"problems": [...]}: the checks' findings at the last save
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    published_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_version.id"))
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+
+class MigrationJob(Base):
+    """Moving every safe case of a process to a newer version, in the background, with progress."""
+
+    __tablename__ = "migration_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    to_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # preview or migrate
+    requested_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)  # queued, running, done, failed
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    results: Mapped[dict[str, Any]]  # {"cases": [{"case_id", "reference", "safe", "why", "migrated"}]}
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class CaseMigration(Base):
+    """One case moved from one version to another: who, why, and the state before, so it can be undone."""
+
+    __tablename__ = "case_migration"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    from_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    to_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+    previous_state: Mapped[bytes] = mapped_column(LargeBinary)  # gzip, as the case stored it
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("migration_job.id"))
+    undone_at: Mapped[datetime | None]
+    undone_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Case(Base):
@@ -144,6 +225,7 @@ class AppUser(Base):
     agency: Mapped[str | None] = mapped_column(String(100))
     password_hash: Mapped[str | None] = mapped_column(String(500))
     email: Mapped[str | None] = mapped_column(String(320))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # a second factor (RFC 6238), when enrolled
 
 
 class RoleAssignment(Base):

@@ -58,6 +58,17 @@ class SqlPeopleRepository:
         """The stored password hash, if the user exists and has one."""
         return self.session.scalar(select(AppUser.password_hash).where(AppUser.username == username))
 
+    def set_totp_secret(self, username: str, secret: str | None) -> None:
+        """Enrol (or remove) a person's second factor."""
+        row = self.session.get(AppUser, username)
+        if row is None:
+            raise NotFound(f"user {username}")
+        row.totp_secret = secret
+
+    def totp_secret(self, username: str) -> str | None:
+        """A person's second-factor secret, when enrolled."""
+        return self.session.scalar(select(AppUser.totp_secret).where(AppUser.username == username))
+
     def assign(self, assignment: Assignment) -> None:
         """Grant a role; granting one already held changes nothing."""
         a = assignment

@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, NotFound, StaleCase
-from engine.ports import CaseRecord, VersionRecord
+from engine.ports import CaseRecord, PublicationRecord, VersionRecord
 from engine.store.audit import SqlEventRepository
-from engine.store.models import Case, ProcessVersion
+from engine.store.models import Case, ProcessVersion, Publication
 from engine.store.outbox import SqlNoticeRepository
 from engine.store.people import SqlPeopleRepository
 from engine.store.projections import SqlTaskRepository, SqlTimerRepository
@@ -56,6 +56,10 @@ class SqlVersionRepository:
             files=dict(version.files),
             deployed_at=version.deployed_at,
             deployed_by=version.deployed_by,
+            board=version.board,
+            title=version.title,
+            note=version.note,
+            approved_by=version.approved_by,
         )
         self.session.add(row)
         self.session.flush()
@@ -74,25 +78,41 @@ class SqlVersionRepository:
         return _version(rows[0]) if rows else None
 
     def latest(self, process_id: str) -> VersionRecord | None:
-        """The most recently deployed version of a process."""
-        stmt = (
-            select(ProcessVersion)
-            .where(ProcessVersion.process_id == process_id)
-            .order_by(ProcessVersion.id.desc())
-            .limit(1)
-        )
-        rows = fresh(self.session, stmt)
-        return _version(rows[0]) if rows else None
+        """The published version of a process: the one its newest publication names (new cases start on it)."""
+        version_id = self.latest_id(process_id)
+        return self.get(version_id) if version_id is not None else None
 
     def latest_id(self, process_id: str) -> int | None:
-        """The id of the most recently deployed version of a process (without loading its files)."""
-        return self.session.scalar(
-            select(func.max(ProcessVersion.id)).where(ProcessVersion.process_id == process_id)
-        )
+        """The id of the published version of a process (without loading its files)."""
+        newest = select(func.max(Publication.id)).where(Publication.process_id == process_id).scalar_subquery()
+        return self.session.scalar(select(Publication.version_id).where(Publication.id == newest))
 
     def list(self) -> Sequence[VersionRecord]:
         """All versions, oldest first."""
         return [_version(r) for r in fresh(self.session, select(ProcessVersion).order_by(ProcessVersion.id))]
+
+    def of_process(self, process_id: str) -> Sequence[VersionRecord]:
+        """Every version of one process, oldest first."""
+        stmt = select(ProcessVersion).where(ProcessVersion.process_id == process_id).order_by(ProcessVersion.id)
+        return [_version(r) for r in fresh(self.session, stmt)]
+
+    def publish(self, publication: PublicationRecord) -> PublicationRecord:
+        """Make a version the one new cases of its process start on; returns the publication with its id."""
+        row = Publication(process_id=publication.process_id, version_id=publication.version_id,
+                          board=publication.board, published_at=publication.published_at,
+                          submitted_by=publication.submitted_by, approved_by=publication.approved_by,
+                          note=publication.note)
+        self.session.add(row)
+        self.session.flush()
+        return replace(publication, id=row.id)
+
+    def publications(self, process_id: str | None = None) -> Sequence[PublicationRecord]:
+        """Publications, oldest first (of one process, or all)."""
+        stmt = select(Publication).order_by(Publication.id)
+        if process_id is not None:
+            stmt = stmt.where(Publication.process_id == process_id)
+        return [PublicationRecord(r.id, r.process_id, r.version_id, r.published_at, r.board, r.submitted_by,
+                                  r.approved_by, r.note) for r in fresh(self.session, stmt)]
 
 
 def _version(row: ProcessVersion) -> VersionRecord:
@@ -103,6 +123,10 @@ def _version(row: ProcessVersion) -> VersionRecord:
         files=dict(row.files),
         deployed_at=row.deployed_at,
         deployed_by=row.deployed_by,
+        board=row.board,
+        title=row.title,
+        note=row.note,
+        approved_by=row.approved_by,
     )
 
 

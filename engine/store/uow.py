@@ -12,8 +12,10 @@ from engine.ports import (
     DraftRepository,
     EventRepository,
     MailRepository,
+    MigrationRepository,
     NoticeRepository,
     PeopleRepository,
+    StudioRepository,
     SubmissionRepository,
     TaskRepository,
     TimerRepository,
@@ -31,6 +33,7 @@ from engine.store.repositories import (
     SqlTimerRepository,
     SqlVersionRepository,
 )
+from engine.store.studio import SqlMigrationRepository, SqlStudioRepository
 
 
 class SqlUnitOfWork:
@@ -51,6 +54,8 @@ class SqlUnitOfWork:
     drafts: DraftRepository
     submissions: SubmissionRepository
     mail: MailRepository
+    studio: StudioRepository
+    migrations: MigrationRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
@@ -67,6 +72,8 @@ class SqlUnitOfWork:
         self.drafts = SqlDraftRepository(session)
         self.submissions = SqlSubmissionRepository(session)
         self.mail = SqlMailRepository(session)
+        self.studio = SqlStudioRepository(session)
+        self.migrations = SqlMigrationRepository(session)
         return self
 
     def __exit__(self, *args: object) -> None:

@@ -206,6 +206,79 @@ def bench_scale(url: str, sizes: list[int]) -> dict[str, Any]:
     return results
 
 
+def bench_migration_preview(workdir: Path, count: int, board: str = "dorset") -> dict[str, Any]:
+    """A preview job over `count` cases pinned to v1 (copies of eight real cases at assorted steps) when v2 adds a step
+    and renames another, against raw SpiffWorkflow's diff_workflow over the same workflows deserialised."""
+    from SpiffWorkflow.bpmn.util.diff import diff_workflow
+
+    from engine.authoring import migration
+    from engine.authoring.diff import REGISTRY
+    from tests.service.test_migration import add_step_after
+
+    url = f"sqlite:///{workdir / 'migration.sqlite3'}"
+    services = services_on(url)
+    grant_everything(services, board, REAL_AGENCIES[:2])
+    seeds = []
+    for steps in (0, 3, 5, 8, 12, 20, 31, 42):
+        record = start_case(services, board, SUPERUSER)
+        assert record.id is not None
+        done = iter(range(steps + 1))
+        drive_until(services, record.id, lambda _t, d=done, n=steps: next(d) == n,  # type: ignore[misc]
+                    {**SCR_PATH, "agencies": REAL_AGENCIES[:2]})
+        seeds.append(record.id)
+    from sqlalchemy import create_engine, select
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        rows = conn.execute(select(CaseRow).where(CaseRow.id.in_(seeds))).mappings().all()
+        conn.execute(insert(CaseRow), [
+            {k: v for k, v in rows[i % len(rows)].items() if k != "id"} | {"reference": f"MIG-{i:05d}"}
+            for i in range(count - len(rows))])
+    engine.dispose()
+    path = "dorset/scr_dorset.bpmn"
+    text = add_step_after((ROOT / "bpmn" / path).read_text(), "panel_meeting_3", "after_meeting_3",
+                          "Record the actions agreed at Meeting 3").replace(
+        'name="Circulate all IMRs to the SCR Panel"', 'name="Circulate every IMR to the SCR Panel"')
+    [v2] = [v for v in deploy(services, {path: text.encode()}, by="bench") if v.process_id == "scr_" + board]
+    assert v2.id is not None
+    commits: list[tuple[float, int]] = []
+    save = migration._save
+    started = time.perf_counter()
+
+    def timed_save(services_: Services, job: Any) -> None:
+        save(services_, job)
+        commits.append((time.perf_counter() - started, job.done))
+
+    migration._save = timed_save  # type: ignore[assignment]
+    try:
+        job = migration.run_job(services, migration.start_job(services, "scr_" + board, v2.id, "preview",
+                                                               "dorset.owner"))
+    finally:
+        migration._save = save  # type: ignore[assignment]
+    ours = time.perf_counter() - started
+    assert job.status == "done" and job.done == count, job.status
+    with services.uow() as uow:
+        new = services.process_by_id(uow, v2.id)
+        full = {}
+        for case_id in seeds:
+            record = uow.cases.get(case_id)
+            case = Case.restore(services.process_of(uow, record), services.catalogue, record.state)
+            full[case_id] = RAW_SERIALIZER.serialize_json(case.workflow)
+    raw_diff = raw_load = 0.0
+    for i in range(count):
+        begin = time.perf_counter()
+        workflow = RAW_SERIALIZER.deserialize_json(full[seeds[i % len(seeds)]])
+        middle = time.perf_counter()
+        diff_workflow(REGISTRY, workflow, new.spec, new.subprocess_specs)
+        raw_load += middle - begin
+        raw_diff += time.perf_counter() - middle
+    return {"cases": count, "seconds": round(ours, 2), "target_seconds": 30, "met": ours <= 30,
+            "safe": sum(1 for r in job.results if r["safe"]), "progress_commits": len(commits),
+            "first_progress_seconds": round(next((t for t, done in commits if done), 0.0), 2),
+            "raw_diff_workflow_seconds": round(raw_diff, 2), "raw_deserialize_seconds": round(raw_load, 2),
+            "ratio_to_raw_diff": round(ours / raw_diff, 1), "ratio_to_raw_deserialize_and_diff":
+                round(ours / (raw_diff + raw_load), 2)}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every benchmark and print a table of figures and targets."""
     args = argparse.ArgumentParser()
@@ -236,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         with postgres_schema("bench", options.postgres) as url:
             if url:
                 results["scale_postgresql"] = bench_scale(url, sizes)
+        results["migration_preview"] = bench_migration_preview(workdir, 200 if options.quick else 1_000,
+                                                               options.board)
         from tests.bench import together  # imported here: together imports this module's helpers
 
         with postgres_schema("benchtogether", options.postgres) as url:
@@ -279,6 +354,14 @@ def print_table(results: dict[str, Any]) -> None:
                   f"{str(inbox['p50']) + '/' + str(inbox['p95']):>14} {'<= 25':>10}  {inbox['p95'] <= 25}")
             print(f"{'timer sweep, nothing due, ' + size_key + ' cases, ' + database + ' (ms)':<58} "
                   f"{str(sweep['p50']) + '/' + str(sweep['p95']):>14} {'<= 5':>10}  {sweep['p95'] <= 5}")
+    if "migration_preview" in results:
+        row = results["migration_preview"]
+        print(f"{'migration preview of ' + str(row['cases']) + ' pinned cases, SQLite (s)':<58} {row['seconds']:>14} "
+              f"{'<= 30':>10}  {row['met']}")
+        progress = f"{row['progress_commits']}; {row['first_progress_seconds']}; {row['safe']}"
+        print(f"{'   progress commits; first progress (s); safe cases':<58} {progress:>14}")
+        print(f"{'   / raw diff_workflow alone; / raw deserialise + diff':<58} "
+              f"{str(row['ratio_to_raw_diff']) + '; ' + str(row['ratio_to_raw_deserialize_and_diff']):>14}")
     if "eight_at_once_postgresql" in results:
         together.print_row(results["eight_at_once_postgresql"])
 

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
-from engine.ports import EventRow, NoticeRow, UserRecord, VersionRecord
+from engine.ports import EventRow, NoticeRow, PublicationRecord, UserRecord, VersionRecord
 from engine.store import SqlUnitOfWork
 from engine.store.models import Base
 from engine.store.repositories import SqlEventRepository, SqlNoticeRepository, SqlPeopleRepository
@@ -89,10 +89,14 @@ def test_notices_wait_in_the_outbox_until_delivered(new_uow: NewUow, make_case: 
         assert sql_notices(uow).pending(10) == []
 
 
-def test_versions_are_found_by_hash_and_latest_per_process(new_uow: NewUow) -> None:
+def test_versions_are_found_by_hash_and_the_published_one_is_the_newest_publication(new_uow: NewUow) -> None:
     with new_uow() as uow:
         v1 = uow.versions.add(VersionRecord(None, "scr", "h1", {"a.bpmn": "<a/>"}, T0, "admin"))
         v2 = uow.versions.add(VersionRecord(None, "scr", "h2", {"a.bpmn": "<b/>"}, T0 + timedelta(1)))
+        assert v1.id is not None and v2.id is not None
+        assert uow.versions.latest("scr") is None  # stored but not published: no case starts on it
+        uow.versions.publish(PublicationRecord(None, "scr", v1.id, T0))
+        uow.versions.publish(PublicationRecord(None, "scr", v2.id, T0 + timedelta(1), approved_by="b"))
         uow.commit()
     assert v1.id is not None and v2.id is not None
     with new_uow() as uow:
@@ -100,7 +104,12 @@ def test_versions_are_found_by_hash_and_latest_per_process(new_uow: NewUow) -> N
         assert uow.versions.by_hash("nope") is None
         assert uow.versions.latest("scr") == v2
         assert uow.versions.get(v2.id) == v2
-        assert uow.versions.list() == [v1, v2]
+        assert uow.versions.list() == [v1, v2] == list(uow.versions.of_process("scr"))
+        uow.versions.publish(PublicationRecord(None, "scr", v1.id, T0 + timedelta(2), note="roll back"))
+        uow.commit()
+    with new_uow() as uow:
+        assert uow.versions.latest_id("scr") == v1.id
+        assert [p.version_id for p in uow.versions.publications("scr")] == [v1.id, v2.id, v1.id]
 
 
 def test_users_are_upserted_and_keep_their_password_hash(new_uow: NewUow) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ PEOPLE = {
     "other case (IMR author on another Dorset case)": "dorset.education.imr",
     "board role (Dorset administrator)": "dorset.admin",
     "other board (Bournemouth & Poole administrator)": "bp.admin",
+    "process owner (Dorset, no case role, no second factor yet)": "dorset.owner",
 }
 OK, DENIED, SIGN_IN, INVALID, MOVED, CREATED = 200, 404, 302, 422, 302, 201
 
@@ -54,6 +56,9 @@ ON_CASE = {"own agency (police IMR author on the case)", "other agency (health I
 POLICE = {"own agency (police IMR author on the case)"}
 HEALTH = {"other agency (health IMR author on the case)"}
 ADMIN = {"board role (Dorset administrator)"}
+OWNER = {"process owner (Dorset, no case role, no second factor yet)"}
+# A board-wide role (the process owner's too) reads the overview of its board's cases, never an agency's answers.
+SECOND_FACTOR, MFA_NEEDED = 302, 403  # the studio sends its owners to /studio/verify first; writes are refused
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ def matrix(scene: Scene) -> dict[tuple[str, str], Rule]:
         Rule("GET", "/", everyone(OK)),
         Rule("GET", "/cases/", everyone(OK)),
         Rule("GET", "/cases/new", everyone(OK)),
-        Rule("GET", f"/cases/{case}", only(ON_CASE, OK)),
+        Rule("GET", f"/cases/{case}", only(ON_CASE | OWNER, OK)),
         Rule("GET", f"/tasks/{task}", only(POLICE, OK)),
         Rule("POST", f"/tasks/{task}", only(POLICE, INVALID), body={}),
         Rule("POST", f"/tasks/{task}/claim", only(POLICE, MOVED), body={}),
@@ -94,7 +99,7 @@ def matrix(scene: Scene) -> dict[tuple[str, str], Rule]:
         Rule("GET", "/api/openapi.json", everyone(OK, OK)),
         Rule("GET", "/api/inbox", everyone(OK, 401)),
         Rule("GET", "/api/cases", everyone(OK, 401)),
-        Rule("GET", f"/api/cases/{case}", only(ON_CASE, OK, anonymous=401)),
+        Rule("GET", f"/api/cases/{case}", only(ON_CASE | OWNER, OK, anonymous=401)),
         Rule("GET", f"/api/tasks/{task}", only(POLICE, OK, anonymous=401)),
         Rule("POST", f"/api/tasks/{task}", only(POLICE, INVALID, anonymous=401), body={"data": {}}),
         Rule("POST", f"/api/tasks/{task}/claim", only(POLICE, OK, anonymous=401)),
@@ -103,15 +108,32 @@ def matrix(scene: Scene) -> dict[tuple[str, str], Rule]:
              body={"to": "nobody", "reason": "leave"}),
         Rule("PUT", f"/api/tasks/{task}/draft", only(POLICE, OK, anonymous=401), body={"data": {}}),
         Rule("GET", f"/api/tasks/{task}/draft", only(POLICE, OK, anonymous=401)),
-        Rule("GET", f"/api{docs}", only(ON_CASE, OK, anonymous=401)),
+        Rule("GET", f"/api{docs}", only(ON_CASE | OWNER, OK, anonymous=401)),
         Rule("GET", f"/api{docs}/{scene.police_doc}", only(POLICE | ADMIN, OK, anonymous=401)),
         Rule("GET", f"/api{docs}/{scene.health_doc}", only(HEALTH | ADMIN, OK, anonymous=401)),
         Rule("GET", f"/api{docs}/{scene.case_doc}", only(ADMIN, OK, anonymous=401)),
         Rule("POST", f"/api/cases/{case}/people", only(ADMIN, INVALID, anonymous=401), body={**role, "role": "x"}),
         Rule("DELETE", f"/api/cases/{case}/people", only(ADMIN, OK, anonymous=401), body=role),
+        *studio_rules(case),
         Rule("POST", "/logout", everyone(SIGN_IN, SIGN_IN)),  # last: it ends the session
     ]
     return {(r.method, r.path): r for r in rules}
+
+
+def studio_rules(case: int) -> list[Rule]:
+    """The studio: nobody but a process owner learns it exists; an owner must pass the second factor first."""
+    pages = ["/studio/", "/studio/versions/1", "/studio/versions/1/download", "/studio/drafts/1",
+             "/studio/drafts/1/download", "/studio/drafts/1/changes", "/studio/drafts/1/forms/x.schema.json",
+             "/studio/drafts/1/forms/new", "/studio/processes/scr_dorset/cases", "/studio/jobs/1"]
+    writes = ["/studio/versions/1/drafts", "/studio/upload", "/studio/versions/1/rollback", "/studio/drafts/1/file",
+              "/studio/drafts/1/submit", "/studio/forms/preview", "/studio/processes/scr_dorset/cases",
+              f"/studio/cases/{case}/migrate", "/studio/migrations/1/undo"]
+    return [
+        Rule("GET", "/studio/verify", only(OWNER, OK)),
+        Rule("POST", "/studio/verify", only(OWNER, INVALID), body={"code": "000000"}),
+        *(Rule("GET", page, only(OWNER, SECOND_FACTOR)) for page in pages),
+        *(Rule("POST", page, only(OWNER, MFA_NEEDED), body={}) for page in writes),
+    ]
 
 
 # Routes whose effect is to create or end things are checked in their own tests, not here.
@@ -120,6 +142,10 @@ NOT_IN_MATRIX = {("POST", "/login"), ("POST", "/cases/new"), ("POST", "/api/case
 
 def rule_key(method: str, rule: str, scene: Scene) -> tuple[str, str]:
     path = rule.replace("<task_id>", scene.task).replace("<int:case_id>", str(scene.case))
+    if path.startswith("/studio/"):
+        path = re.sub(r"<int:(?!case_id)[a-z_]+>", "1", path).replace("<path:name>", "x.schema.json")
+        path = path.replace("<any(submit, withdraw, approve, reject):action>", "submit")
+        path = path.replace("<process_id>", "scr_dorset")
     return method, path.replace("<int:document_id>", str(scene.police_doc))
 
 
@@ -171,4 +197,4 @@ def test_every_route_is_in_the_matrix_and_answers_each_person_as_expected(
                 answer = browser.client.get(path)
             if answer.status_code != rule.expect[person]:
                 failures.append(f"{person}: {method} {path} -> {answer.status_code}, expected {rule.expect[person]}")
-    assert failures == []
+    assert failures == [], "\n".join(failures)

@@ -80,10 +80,11 @@ def cases() -> Any:
 @bp.post("/cases")
 def start() -> Any:
     """Start a case on the caller's board."""
-    board = _body(schemas.StartCaseSchema())["board"]
+    body = _body(schemas.StartCaseSchema())
+    board = body["board"]
     if board not in queries.boards_of(services(), g.user):
         raise NotFound("no such board")
-    record = start_case(services(), board, g.user)
+    record = start_case(services(), board, g.user, process_id=body.get("procedure"))
     return jsonify(schemas.CaseSummarySchema().dump(record)), 201
 
 

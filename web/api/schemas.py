@@ -58,9 +58,10 @@ class CaseSummarySchema(Schema):
 
 
 class StartCaseSchema(Schema):
-    """Starting a case: which board."""
+    """Starting a case: which board, and which of its published procedures (the board's own when left out)."""
 
     board = fields.String(required=True)
+    procedure = fields.String(load_default=None, allow_none=True)
 
 
 class AssignmentSchema(Schema):

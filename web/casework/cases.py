@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from engine.casework import casefile, claims, queries
-from engine.casework.cases import start_case
+from engine.casework.cases import start_case, startable_procedures
 from web import formrender
 from web.auth import login_required, services
 
@@ -28,16 +28,17 @@ def new() -> Any:
     boards = [services().catalogue.board(code) for code in queries.boards_of(services(), g.user)]
     boards = [b for b in boards if b is not None]
     if request.method == "POST":
-        code = request.form.get("board", "")
+        code, _, procedure = request.form.get("board", "").partition(":")
         if code not in {b.code for b in boards}:
             abort(404)
-        record = start_case(services(), code, g.user)
+        record = start_case(services(), code, g.user, process_id=procedure or None)
         first = [t for t in queries.inbox(services(), g.user) if t.task.case_id == record.id]
         flash(f"Case {record.reference} started. Complete the referral below.")
         if first:
             return redirect(url_for("tasks.show", task_id=first[0].task.id))
         return redirect(url_for("cases.show", case_id=record.id))
-    return render_template("new_case.html", boards=boards)
+    procedures = {b.code: startable_procedures(services(), b.code) for b in boards}
+    return render_template("new_case.html", boards=boards, procedures=procedures)
 
 
 @bp.get("/<int:case_id>")
