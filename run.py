@@ -371,8 +371,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_serve(args)
         return COMMANDS[args.command](args)
     except InvalidDiagram as exc:
-        print("refused:", file=sys.stderr)
-        for problem in exc.problems:
+        files = sorted({p.file for p in exc.problems if p.file})
+        print(f"refused, nothing stored: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}"
+              f"{' in ' + ', '.join(files) if files else ''}", file=sys.stderr)
+        for problem in dict.fromkeys(exc.problems):
             print(f"  {problem}", file=sys.stderr)
         return 2
     except InvalidSubmission as exc:

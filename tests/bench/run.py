@@ -311,6 +311,11 @@ def main(argv: list[str] | None = None) -> int:
                 results["scale_postgresql"] = bench_scale(url, sizes)
         results["migration_preview"] = bench_migration_preview(workdir, 200 if options.quick else 1_000,
                                                                options.board)
+        from tests.bench import studio  # imported here: studio imports this module's helpers
+
+        studio_services = services_on(f"sqlite:///{workdir / 'studio.sqlite3'}")
+        results["studio_save"] = studio.bench_validate_on_save(studio_services)
+        results["studio_pages"] = studio.bench_pages(studio_services)
         from tests.bench import together  # imported here: together imports this module's helpers
 
         with postgres_schema("benchtogether", options.postgres) as url:
@@ -362,6 +367,10 @@ def print_table(results: dict[str, Any]) -> None:
         print(f"{'   progress commits; first progress (s); safe cases':<58} {progress:>14}")
         print(f"{'   / raw diff_workflow alone; / raw deserialise + diff':<58} "
               f"{str(row['ratio_to_raw_diff']) + '; ' + str(row['ratio_to_raw_deserialize_and_diff']):>14}")
+    if "studio_save" in results:
+        from tests.bench import studio
+
+        studio.print_rows(results)
     if "eight_at_once_postgresql" in results:
         together.print_row(results["eight_at_once_postgresql"])
 

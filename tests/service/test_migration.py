@@ -189,10 +189,11 @@ def role_of(services: Services, case_id: int, task: str) -> set[str | None]:
 
 # ---- T-V1 ----------------------------------------------------------------------------------------------------------
 
-def test_cases_started_on_v1_finish_on_v1_while_new_cases_start_on_v2(services: Services) -> None:
-    # just referred; the review's branches running with both agencies' IMRs under way (their timers waiting);
-    # one agency's IMR done and the other's not
-    old_cases = [case_after(services, steps) for steps in (0, 31, 42)]
+def test_twenty_cases_started_on_v1_finish_on_v1_while_new_cases_start_on_v2(services: Services) -> None:
+    # twenty cases spread over the wait states: just referred, at the decision, the review's branches running, both
+    # agencies' IMRs under way (their timers waiting), one agency's IMR done and the other's not, the overview ...
+    old_cases = [case_after(services, steps) for steps in range(0, 60, 3)]
+    assert len(old_cases) == 20
     pinned = {case_id: version_of(services, case_id) for case_id in old_cases}
     v2_text = move_to_new_lane(
         remove_elements(dorset_text().replace('name="Receive and distribute the proforma"',

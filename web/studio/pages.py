@@ -67,9 +67,8 @@ def verify() -> Any:
     """Enrol a second factor (first visit) or type today's code: the studio opens only after it."""
     if not studio.owned_boards(services(), g.user):
         abort(404)
-    enrolled = factors.enrolled(services(), g.user)
-    if not enrolled and not session.get("enrol_secret"):
-        session["enrol_secret"] = factors.new_secret()
+    secret = factors.enrolment_secret(services(), g.user)
+    enrolled = secret is None
     errors: list[FieldError] = []
     if request.method == "POST":
         code = request.form.get("code", "")
@@ -77,15 +76,13 @@ def verify() -> Any:
             if enrolled:
                 factors.verify(services(), g.user, code)
             else:
-                factors.enrol(services(), g.user, session["enrol_secret"], code)
+                factors.enrol(services(), g.user, code)
         except InvalidSubmission as refused:
             errors = refused.errors
         else:
-            session.pop("enrol_secret", None)
             session["mfa_for"] = g.user
             target = request.args.get("next", "")
             return redirect(target if target.startswith("/studio") else url_for("studio.index"))
-    secret = None if enrolled else session["enrol_secret"]
     return render_template("studio/verify.html", enrolled=enrolled, secret=secret, errors=errors,
                            uri=factors.provisioning_uri(secret, g.user) if secret else None), 422 if errors else 200
 
