@@ -135,6 +135,9 @@ def check_files(services: Services, process_id: str, files: Mapping[str, str], b
                                      [process_id])[process_id]
     except InvalidDiagram as exc:
         return None, _unique(exc.problems)
+    except Exception as exc:  # noqa: BLE001 - a foreign diagram SpiffWorkflow trips over is a problem, not a 500
+        return None, [Problem("invalid_bpmn", f"the engine cannot read this diagram ({type(exc).__name__}: {exc}): "
+                              "check it in `run.py check-diagram`, or redraw the part it names")]
     if board is not None:
         if uow is None:
             with services.uow() as fresh:
