@@ -80,6 +80,7 @@ def test_the_england_procedure_is_added_in_the_browser_published_by_two_owners_a
     owner.wait_for_selector("body[data-modeler=ready]")
     missing = owner.locator("#problem-list li[data-code=form_missing]")
     assert missing.count() >= 5
+    assert owner.get_by_role("link", name="write this form").count() == missing.count()
     keep_screenshot(owner, "studio-third-procedure-uploaded")
 
     for schema in sorted((FIXTURE / "forms" / "england").glob("*.schema.json")):

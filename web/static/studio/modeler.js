@@ -46,6 +46,15 @@
         });
         li.appendChild(link);
         li.appendChild(document.createTextNode(': ' + p.message));
+        const missing = p.code === 'form_missing' && /form (\S+\.schema\.json) not found/.exec(p.message);
+        if (missing && config.formEditor && config.editable) {
+          const write = document.createElement('a');
+          write.href = config.formEditor.replace('NAME', missing[1]);
+          write.textContent = 'write this form';
+          li.appendChild(document.createTextNode(' ('));
+          li.appendChild(write);
+          li.appendChild(document.createTextNode(')'));
+        }
         if (!shownProblems.includes(p.element)) {
           canvas.addMarker(p.element, 'studio-problem');
           const badge = document.createElement('div');
