@@ -38,6 +38,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clocks
 from engine.authoring.diff import VersionDiff, in_words, version_diff
+from engine.casework.access import owns_procedures
 from engine.casework.cases import board_of_process
 from engine.casework.services import Services
 from engine.casework.steps import record_step
@@ -52,7 +53,7 @@ from engine.errors import (
 )
 from engine.ports import CaseMigrationRecord, CaseRecord, EventRow, MigrationJobRecord, TaskRow, UnitOfWork
 from engine.workflow.runtime import Case
-from engine.workflow.specs import CompiledProcess, link_repeats
+from engine.workflow.specs import CompiledProcess
 
 log = logging.getLogger(__name__)
 
@@ -116,20 +117,8 @@ class _Verdict:
 
 # ---- who may -----------------------------------------------------------------------------------------------------
 
-def _owns(services: Services, uow: UnitOfWork, username: str, board: str) -> bool:
-    owning = services.catalogue.procedure_owner_roles()
-    return any(a.role in owning and a.case_id is None and a.board == board
-               for a in uow.people.assignments_of(username))
-
-
-def may_migrate(services: Services, username: str, board: str) -> bool:
-    """True when `username` holds, board-wide on `board`, a role the catalogue lets own (and so migrate) procedures."""
-    with services.uow() as uow:
-        return _owns(services, uow, username, board)
-
-
 def _require_owner(services: Services, uow: UnitOfWork, username: str, board: str) -> None:
-    if not _owns(services, uow, username, board):
+    if not owns_procedures(uow.people.assignments_of(username), board, services.catalogue):
         raise NotPermitted("only a process owner of this board may move its cases to another version")
 
 
@@ -210,8 +199,7 @@ def _replan(task: Any) -> None:
 
 def move(workflow: Any, diff: VersionDiff, diffs: dict[int, WorkflowDiff], services: Services) -> list[str]:
     """Move a judged-safe workflow onto the new version in place; returns reasons it could not be (none: moved)."""
-    new = diff.new
-    link_repeats(new.spec, new.subprocess_specs)
+    new = diff.new  # compiled, so each multi-instance step already collects instances it did not create
     flows = list(_workflows(workflow))
     live = TaskState.READY | TaskState.WAITING | TaskState.STARTED
     try:

@@ -12,13 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
+from engine.casework.access import owns_procedures
 from engine.casework.cases import board_of_process, board_processes
 from engine.casework.services import Services
 from engine.errors import Conflict, FieldError, InvalidDiagram, InvalidSubmission, NotFound, NotPermitted, Problem
 from engine.ports import EventRow, ProcedureDraftRecord, PublicationRecord, UnitOfWork, VersionRecord
+from engine.workflow.checks import element_properties, outline
 from engine.workflow.fields import unread_fields
 from engine.workflow.specs import CompiledProcess, compile_processes
-from engine.workflow.xmlsafe import BPMN, SPIFF, parse_xml_safely
+from engine.workflow.xmlsafe import parse_xml_safely
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 OPEN = ("draft", "submitted")
@@ -52,17 +54,14 @@ class Procedure:
 
 def owned_boards(services: Services, username: str) -> list[str]:
     """The boards whose procedures this person owns (holds a procedure-owning role on), in catalogue order."""
-    owning = services.catalogue.procedure_owner_roles()
     with services.uow() as uow:
-        held = {a.board for a in uow.people.assignments_of(username) if a.role in owning and a.case_id is None}
-    return [b.code for b in services.catalogue.boards if b.code in held]
+        held = uow.people.assignments_of(username)
+    return [b.code for b in services.catalogue.boards if owns_procedures(held, b.code, services.catalogue)]
 
 
 def _require_owner(services: Services, uow: UnitOfWork, username: str, board: str) -> None:
     """Refuse anyone who does not own this board's procedures (as absence: they learn nothing)."""
-    owning = services.catalogue.procedure_owner_roles()
-    if not any(a.role in owning and a.case_id is None and a.board == board
-               for a in uow.people.assignments_of(username)):
+    if not owns_procedures(uow.people.assignments_of(username), board, services.catalogue):
         raise NotFound("no such procedure")
 
 
@@ -72,23 +71,22 @@ def procedure_title(version: VersionRecord | None, process_id: str) -> str:
         return process_id
     if version.title:
         return version.title
-    for name, text in version.files.items():
-        if name.startswith("bpmn/"):
-            title = _process_name(text.encode(), process_id)
-            if title:
-                return title
-    return process_id
+    main = main_diagram(version.files, process_id)
+    return (_processes(version.files[main]).get(process_id) if main else None) or process_id
 
 
-def _process_name(data: bytes, process_id: str) -> str | None:
+def _processes(text: str) -> dict[str, str | None]:
+    """Process id -> name of what a diagram file defines (nothing when it does not parse)."""
     try:
-        root = parse_xml_safely(data, "diagram")
+        return {p.process_id: p.name for p in outline(parse_xml_safely(text.encode(), "diagram")).processes}
     except InvalidDiagram:
-        return None
-    for process in root.iter(f"{{{BPMN}}}process"):
-        if process.get("id") == process_id:
-            return process.get("name") or None
-    return None
+        return {}
+
+
+def main_diagram(files: Mapping[str, str], process_id: str) -> str:
+    """The diagram file that defines the process (the first diagram otherwise; '' when there is none)."""
+    diagrams = sorted(k for k in files if k.startswith("bpmn/"))
+    return next((k for k in diagrams if process_id in _processes(files[k])), diagrams[0] if diagrams else "")
 
 
 def overview(services: Services, username: str) -> list[Procedure]:
@@ -127,12 +125,12 @@ def check_files(services: Services, process_id: str, files: Mapping[str, str], b
 
     Inside a unit of work, pass it: a second one would wait on the first's write lock (SQLite)."""
     diagrams = {k[5:]: v.encode() for k, v in files.items() if k.startswith("bpmn/")}
+    forms = disk_and_draft_forms(services, files)
     problems: list[Problem] = []
     if not diagrams:
         return None, [Problem("no_diagram", "the draft has no diagram: upload a .bpmn file")]
     try:
-        compiled = compile_processes(diagrams, disk_and_draft_forms(services, files), services.catalogue,
-                                     [process_id])[process_id]
+        compiled = compile_processes(diagrams, forms, services.catalogue, [process_id])[process_id]
     except InvalidDiagram as exc:
         return None, _unique(exc.problems)
     except Exception as exc:  # noqa: BLE001 - a foreign diagram SpiffWorkflow trips over is a problem, not a 500
@@ -147,14 +145,8 @@ def check_files(services: Services, process_id: str, files: Mapping[str, str], b
         if owner is not None and owner != board:
             problems.append(Problem("process_of_another_board", f"process id {process_id!r} is another board's "
                                     "procedure: give the process a new id in the diagram's properties"))
-    problems.extend(_fields_problems(compiled, files, services))
+    problems.extend(unread_fields(diagrams, forms))  # issue 11 item 5: asked before it is read, before publishing
     return (compiled if not problems else None), _unique(problems)
-
-
-def _fields_problems(compiled: CompiledProcess, files: Mapping[str, str], services: Services) -> list[Problem]:
-    """Fields a diagram's expressions read that no earlier form asks (issue 11 item 5: before publishing)."""
-    diagrams = {k[5:]: v.encode() for k, v in files.items() if k.startswith("bpmn/")}
-    return list(unread_fields(diagrams, disk_and_draft_forms(services, files)))
 
 
 def _unique(problems: Sequence[Problem]) -> list[Problem]:
@@ -184,11 +176,7 @@ def get_draft(services: Services, username: str, draft_id: int) -> ProcedureDraf
 def start_draft(services: Services, username: str, version_id: int, note: str = "") -> ProcedureDraftRecord:
     """A new draft holding a copy of a stored version's files, to change."""
     with services.uow() as uow:
-        version = uow.versions.get(version_id)
-        board = board_of_process(services, uow, version.process_id)
-        if board is None:
-            raise NotFound("no such procedure")
-        _require_owner(services, uow, username, board)
+        version, board = _owned_version(services, uow, username, version_id)
         now = services.clock.now()
         draft = uow.studio.add(ProcedureDraftRecord(
             None, board, version.process_id, procedure_title(version, version.process_id), dict(version.files),
@@ -208,14 +196,14 @@ def upload_draft(services: Services, username: str, board: str, filename: str, d
         raise InvalidSubmission([FieldError("file", "choose a .bpmn file (BPMN 2.0 XML from any modeler)")])
     if len(data) > MAX_FILE_BYTES:
         raise InvalidSubmission([FieldError("file", f"the file is larger than {MAX_FILE_BYTES // 1024} KB")])
-    root = parse_xml_safely(data, name)
-    processes = [p for p in root.iter(f"{{{BPMN}}}process") if p.get("isExecutable", "true") != "false"]
+    found = outline(parse_xml_safely(data, name))
+    processes = [p for p in found.processes if p.executable]
     if not processes:
         raise InvalidDiagram([Problem("no_process", "the file defines no executable process: tick 'executable' on "
                                       "the process (isExecutable=\"true\")", file=name)])
-    callers = {c.get("calledElement") for c in root.iter(f"{{{BPMN}}}callActivity")}
-    main = next((p for p in processes if p.get("id") not in callers), processes[0])
-    process_id = main.get("id") or ""
+    callers = {c.called for c in found.calls}
+    main = next((p for p in processes if p.process_id not in callers), processes[0])
+    process_id = main.process_id
     with services.uow() as uow:
         _require_owner(services, uow, username, board)
         owner = board_of_process(services, uow, process_id)
@@ -225,8 +213,7 @@ def upload_draft(services: Services, username: str, board: str, filename: str, d
                                           name)])
         published = uow.versions.latest(process_id)
         files = dict(published.files) if published is not None else {}
-        defining = [k for k, v in files.items()
-                    if k.startswith("bpmn/") and _process_name(v.encode(), process_id) is not None]
+        defining = [k for k, v in files.items() if k.startswith("bpmn/") and process_id in _processes(v)]
         for replaced in defining + [k for k in files if PurePosixPath(k).name == name]:
             files.pop(replaced, None)
         path = PurePosixPath(defining[0]).parent / name if defining else PurePosixPath("bpmn", board, name)
@@ -237,7 +224,7 @@ def upload_draft(services: Services, username: str, board: str, filename: str, d
                                           file=name)]) from exc
         now = services.clock.now()
         draft = uow.studio.add(ProcedureDraftRecord(
-            None, board, process_id, main.get("name") or process_id, files,
+            None, board, process_id, main.name or process_id, files,
             published.id if published else None, username, now, now, note=note))
         assert draft.id is not None
         _audit(uow, services, "procedure_uploaded", username,
@@ -298,9 +285,9 @@ def _forms_from_disk(services: Services, files: Mapping[str, str]) -> dict[str, 
             root = parse_xml_safely(text.encode(), PurePosixPath(name).name)
         except InvalidDiagram:
             continue
-        for prop in root.iter(f"{{{SPIFF}}}property"):
-            if prop.get("name") in ("formJsonSchemaFilename", "formUiSchemaFilename"):
-                form = prop.get("value", "")
+        for node in root.iter():
+            props = element_properties(node) if isinstance(node.tag, str) else {}
+            for form in (props.get("formJsonSchemaFilename"), props.get("formUiSchemaFilename")):
                 if form and "forms/" + form not in files and form in disk:
                     wanted["forms/" + form] = disk[form].decode("utf-8")
     return wanted
@@ -406,12 +393,17 @@ def request_rollback(services: Services, username: str, version_id: int, note: s
 def version_for_owner(services: Services, username: str, version_id: int) -> VersionRecord:
     """A stored version, for an owner of its board (NotFound otherwise)."""
     with services.uow() as uow:
-        version = uow.versions.get(version_id)
-        board = board_of_process(services, uow, version.process_id)
-        if board is None:
-            raise NotFound("no such version")
-        _require_owner(services, uow, username, board)
-        return version
+        return _owned_version(services, uow, username, version_id)[0]
+
+
+def _owned_version(services: Services, uow: UnitOfWork, username: str, version_id: int) -> tuple[VersionRecord, str]:
+    """A stored version and its board, for an owner of that board (NotFound otherwise)."""
+    version = uow.versions.get(version_id)
+    board = board_of_process(services, uow, version.process_id)
+    if board is None:
+        raise NotFound("no such version")
+    _require_owner(services, uow, username, board)
+    return version, board
 
 
 def board_of(services: Services, process_id: str) -> str | None:

@@ -46,6 +46,12 @@ def administers(assignments: Sequence[Assignment], board: str, catalogue: Catalo
     return any(a.board == board and (r := catalogue.role(a.role)) is not None and r.administers for a in assignments)
 
 
+def owns_procedures(assignments: Sequence[Assignment], board: str, catalogue: Catalogue) -> bool:
+    """True when the user holds, board-wide on this board, a role the catalogue marks `owns_procedures`."""
+    owning = catalogue.procedure_owner_roles()
+    return any(a.role in owning and a.case_id is None and a.board == board for a in assignments)
+
+
 def reads_case_file(assignments: Sequence[Assignment], board: str, case_id: int, agency: str | None,
                     catalogue: Catalogue) -> bool:
     """True when the user may read answers given for `agency` (None: the case as a whole) on this case.

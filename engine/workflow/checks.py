@@ -104,7 +104,8 @@ def owner_id(node: etree._Element) -> str | None:
     return None
 
 
-def _properties(node: etree._Element) -> dict[str, str]:
+def element_properties(node: etree._Element) -> dict[str, str]:
+    """The `spiffworkflow:properties` of an element of a parsed diagram (empty when it has none)."""
     return {
         p.get("name", ""): p.get("value", "")
         for p in node.iterfind(f"{{{BPMN}}}extensionElements/{{{SPIFF}}}properties/{{{SPIFF}}}property")
@@ -377,7 +378,7 @@ def _check_human_tasks(root: etree._Element, filename: str, catalogue: Catalogue
     for node in root.iter():
         if not isinstance(node.tag, str):
             continue
-        props = _properties(node)
+        props = element_properties(node)
         element = node.get("id")
         for read in (r.strip() for r in props.get("reads", "").split(",") if r.strip()):
             if read not in steps or read == element:

@@ -24,6 +24,7 @@ from lxml import etree
 
 from engine.errors import ExpressionError, InvalidDiagram, Problem
 from engine.workflow import expressions
+from engine.workflow.checks import element_properties
 from engine.workflow.xmlsafe import BPMN, SPIFF, parse_xml_safely
 
 START_DATA = "startData"
@@ -106,11 +107,6 @@ def _label(node: etree._Element) -> str:
     return f"'{name}' ({element})" if name else element
 
 
-def _properties(node: etree._Element) -> dict[str, str]:
-    return {p.get("name", ""): p.get("value", "")
-            for p in node.iterfind(f"{{{BPMN}}}extensionElements/{{{SPIFF}}}properties/{{{SPIFF}}}property")}
-
-
 def _guarded(tree: ast.AST) -> set[str]:
     """Names an expression asks about with defined("name"): reading them is its own business."""
     return {n.args[0].value for n in ast.walk(tree)
@@ -178,7 +174,7 @@ class _Graph:
         for process in root.iter(f"{{{BPMN}}}process"):
             process_id = process.get("id", "")
             io = process.find(f"{{{BPMN}}}ioSpecification")
-            listed = _properties(process).get(START_DATA, "")
+            listed = element_properties(process).get(START_DATA, "")
             self.processes[process_id] = _Process(
                 filename, {n.strip() for n in listed.split(",") if n.strip()},
                 _names(process.iter(f"{{{BPMN}}}dataObject")),
@@ -212,7 +208,7 @@ class _Graph:
 
     def _read_node(self, element: etree._Element, node: _Node) -> None:
         """What one flow node sets and reads."""
-        kind, props = _local(element), _properties(element)
+        kind, props = _local(element), element_properties(element)
 
         def read(names: Iterable[str]) -> None:
             found = frozenset(names)

@@ -126,17 +126,16 @@ def _attachment(text: str, name: str, mimetype: str) -> Response:
 
 def _download(files: dict[str, str], process_id: str) -> Response:
     """The file `?path=` names (the main diagram without one) as an attachment, never shown inline."""
-    path = request.args.get("path") or _main_diagram(files, process_id)
-    if path not in files:
-        abort(404)
+    path = _chosen_file(files, process_id)
     return _attachment(files[path], path, "application/xml" if path.endswith(".bpmn") else "application/json")
 
 
-def _main_diagram(files: dict[str, str], process_id: str) -> str:
-    """The diagram file that defines the process (the first diagram otherwise)."""
-    diagrams = sorted(k for k in files if k.startswith("bpmn/"))
-    marker = f'id="{process_id}"'
-    return next((k for k in diagrams if marker in files[k]), diagrams[0] if diagrams else "")
+def _chosen_file(files: dict[str, str], process_id: str, diagram: bool = False) -> str:
+    """The file `?path=` names, else the diagram that defines the process; 404 when there is no such file."""
+    path = request.args.get("path") or studio.main_diagram(files, process_id)
+    if path not in files or (diagram and not path.startswith("bpmn/")):
+        abort(404)
+    return path
 
 
 @bp.get("/versions/<int:version_id>")
@@ -144,9 +143,7 @@ def _main_diagram(files: dict[str, str], process_id: str) -> str:
 def version(version_id: int) -> Any:
     """A stored version, read-only: its diagram, files, and the way back to it."""
     found = studio.version_for_owner(services(), g.user, version_id)
-    path = request.args.get("path") or _main_diagram(found.files, found.process_id)
-    if path not in found.files:
-        abort(404)
+    path = _chosen_file(found.files, found.process_id)
     return render_template("studio/version.html", version=found, path=path,
                            title=studio.procedure_title(found, found.process_id),
                            config=_viewer_config(found.files[path], [], path))
@@ -184,9 +181,7 @@ def _viewer_config(xml: str, problems: list[dict[str, Any]], path: str, **extra:
 def draft(draft_id: int) -> Any:
     """The modeler on one diagram of a draft, with its properties, problems, and the way to publish it."""
     found = studio.get_draft(services(), g.user, draft_id)
-    path = request.args.get("path") or _main_diagram(found.files, found.process_id)
-    if path not in found.files or not path.startswith("bpmn/"):
-        abort(404)
+    path = _chosen_file(found.files, found.process_id, diagram=True)
     catalogue = services().catalogue
     config = _viewer_config(
         found.files[path], _problems(found, path), path, draft=found.id, lock=found.lock_version,
@@ -303,7 +298,7 @@ def changes(draft_id: int) -> Any:
     found = studio.get_draft(services(), g.user, draft_id)
     base = studio.published_version(services(), found.process_id)
     listed = diff.diagram_changes(base.files if base else {}, found.files)
-    path = request.args.get("path") or _main_diagram(found.files, found.process_id)
+    path = request.args.get("path") or studio.main_diagram(found.files, found.process_id)
     marks = [{"element": c.element, "kind": c.kind} for c in listed
              if c.kind in ("added", "changed") and c.file and path.endswith(str(c.file).removeprefix("bpmn/"))]
     spec = None
