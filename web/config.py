@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.casework.mail import DEFAULT_BASE_URL, MailSettings
-from engine.casework.mailer import DEFAULT_SENDER
+from engine.casework.mailer import DEFAULT_SENDER, security_named
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,16 +43,28 @@ def bpmn_dir() -> Path:
 
 
 def mail_settings(base_url: str = DEFAULT_BASE_URL) -> MailSettings:
-    """How mail leaves: SCR_MAIL_TRANSPORT (file|smtp|none), SCR_MAIL_DIR, SCR_SMTP_*, SCR_MAIL_*, SCR_BASE_URL."""
+    """How mail leaves: SCR_MAIL_TRANSPORT (file|smtp|none), SCR_MAIL_DIR, SCR_SMTP_*, SCR_MAIL_*, SCR_BASE_URL.
+
+    SCR_SMTP_SECURITY is none, starttls or tls (implicit TLS, port 465 unless SCR_SMTP_PORT says otherwise);
+    without it, SCR_SMTP_STARTTLS=true still means starttls.
+    """
     env = os.environ.get
+    port = (env("SCR_SMTP_PORT") or "").strip()
+    if port and not (port.isascii() and port.isdigit()):
+        raise ValueError(f"SCR_SMTP_PORT={port!r} is not a port number")
+    security = env("SCR_SMTP_SECURITY") or ("starttls" if _truthy(env("SCR_SMTP_STARTTLS")) else "none")
+    try:
+        security = security_named(security)
+    except ValueError as exc:
+        raise ValueError(f"SCR_SMTP_SECURITY={security!r} is unknown: use none, starttls or tls") from exc
     return MailSettings(
         transport=env("SCR_MAIL_TRANSPORT", "file").strip().lower(),
         directory=Path(env("SCR_MAIL_DIR", ROOT / "instance" / "mail")),
         smtp_host=env("SCR_SMTP_HOST", "localhost"),
-        smtp_port=int(env("SCR_SMTP_PORT", "25")),
+        smtp_port=int(port) if port else None,
         smtp_user=env("SCR_SMTP_USER") or None,
         smtp_password=env("SCR_SMTP_PASSWORD") or None,
-        starttls=_truthy(env("SCR_SMTP_STARTTLS")),
+        smtp_security=security,
         sender=env("SCR_MAIL_FROM", DEFAULT_SENDER),
         base_url=env("SCR_BASE_URL", base_url),
         fallback_domain=env("SCR_MAIL_DOMAIN") or None,

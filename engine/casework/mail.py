@@ -14,7 +14,8 @@ configured (SCR_MAIL_DOMAIN), else no message (logged at info level).
 Queueing is idempotent (each message has a key naming the task occurrence or notice, the kind and the person)
 and runs one transaction per batch. Delivery runs one transaction per message, the row locked while it is
 sent: a crash before commit sends it again on the next round (at least once), never twice after commit; a
-failed send is recorded (attempts + 1, last_error) and retried on a later round.
+failed send is recorded (attempts + 1, last_error) and retried on a later round. A round's messages share one
+connection, opened again once if it drops.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from engine.casework.mailer import DEFAULT_SENDER, FileTransport, SmtpTransport, Transport
+from engine.casework.mailer import (
+    DEFAULT_SENDER,
+    ConnectionDropped,
+    FileTransport,
+    SmtpTransport,
+    Transport,
+    session_of,
+)
 from engine.casework.services import Services
 from engine.ports import MailRow, NoticeRow, TaskRow, UnitOfWork
 from engine.workflow.catalogue import Catalogue
@@ -163,30 +171,41 @@ def queue_mail(services: Services, base_url: str = DEFAULT_BASE_URL, fallback_do
 
 
 def _deliver(services: Services, transport: Transport, limit: int) -> tuple[int, int]:
-    """Send up to `limit` unsent messages, one transaction each, stopping at the first failure: (sent, failed)."""
+    """Send up to `limit` unsent messages over one session, one transaction each: (sent, failed).
+
+    A failure ends the round, except the first dropped connection: that message is recorded as failed and the
+    rest go over a new connection.
+    """
     with services.uow() as uow:
         ids = [m.id for m in uow.mail.unsent(limit) if m.id is not None]
-    sent = 0
-    for mail_id in ids:
-        with services.uow() as uow:
-            mail = uow.mail.claim(mail_id)
-            if mail is None:
-                continue  # sent meanwhile, or being sent by another worker
-            try:
-                transport.send(mail)
-            except Exception as exc:  # whatever went wrong is recorded on the message and retried later
-                uow.mail.mark_failed(mail_id, f"{type(exc).__name__}: {exc}")
+    if not ids:
+        return 0, 0
+    sent, failed, may_reconnect = 0, 0, True
+    with session_of(transport) as send:
+        for mail_id in ids:
+            with services.uow() as uow:
+                mail = uow.mail.claim(mail_id)
+                if mail is None:
+                    continue  # sent meanwhile, or being sent by another worker
+                try:
+                    send(mail)
+                except Exception as exc:  # whatever went wrong is recorded on the message and retried later
+                    uow.mail.mark_failed(mail_id, f"{type(exc).__name__}: {exc}")
+                    uow.commit()
+                    log.warning("mail %d not sent: %s", mail_id, exc)
+                    failed += 1
+                    if isinstance(exc, ConnectionDropped) and may_reconnect:
+                        may_reconnect = False
+                        continue
+                    return sent, failed
+                uow.mail.mark_sent(mail_id, services.clock.now())
                 uow.commit()
-                log.warning("mail %d not sent: %s", mail_id, exc)
-                return sent, 1
-            uow.mail.mark_sent(mail_id, services.clock.now())
-            uow.commit()
-            sent += 1
-    return sent, 0
+                sent += 1
+    return sent, failed
 
 
 def deliver_mail(services: Services, transport: Transport, limit: int = 100) -> int:
-    """Send unsent messages (least tried, then oldest, first), each marked sent or failed; returns how many sent."""
+    """Send unsent messages (least tried, then oldest, first) over one session; returns how many were sent."""
     return _deliver(services, transport, limit)[0]
 
 
@@ -229,24 +248,24 @@ class MailSettings:
     transport: str = "file"  # file | smtp | none
     directory: Path = Path("instance/mail")
     smtp_host: str = "localhost"
-    smtp_port: int = 25
+    smtp_port: int | None = None  # None: 465 for tls, else 25
     smtp_user: str | None = None
     smtp_password: str | None = None
-    starttls: bool = False
+    smtp_security: str = "none"  # none | starttls | tls (implicit TLS)
     sender: str = DEFAULT_SENDER
     base_url: str = DEFAULT_BASE_URL
     fallback_domain: str | None = None
 
 
 def transport_for(settings: MailSettings) -> Transport | None:
-    """The configured transport, or None when mail is switched off (ValueError for an unknown kind)."""
+    """The configured transport, or None when mail is switched off (ValueError for an unknown kind or security)."""
     if settings.transport == "none":
         return None
     if settings.transport == "file":
         return FileTransport(settings.directory, settings.sender)
     if settings.transport == "smtp":
         return SmtpTransport(settings.smtp_host, settings.smtp_port, settings.smtp_user, settings.smtp_password,
-                             settings.starttls, settings.sender)
+                             sender=settings.sender, security=settings.smtp_security)
     raise ValueError(f"unknown mail transport {settings.transport!r}: use file, smtp or none")
 
 
