@@ -82,4 +82,8 @@ class ExpressionError(EngineError):
 
 
 class WorkflowFailed(EngineError):
-    """The workflow engine could not proceed (an error inside the running diagram)."""
+    """The workflow engine could not proceed (an error inside the running diagram); `element` names where."""
+
+    def __init__(self, message: str, element: str | None = None) -> None:
+        self.element = element
+        super().__init__(message)

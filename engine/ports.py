@@ -112,6 +112,17 @@ class CaseRecord:
     updated_at: datetime
     data_summary: dict[str, Any] = field(default_factory=dict)
     lock_version: int = 1
+    # The monitor's projection (engine.workflow.monitor), written with every step.
+    step: str | None = None
+    next_due_at: datetime | None = None
+    planned_week: int | None = None
+    planned_by: datetime | None = None  # the end of that planned week: the case is behind plan after it
+    clock_started_at: datetime | None = None
+    clock_weeks: int | None = None
+    elements: dict[str, Any] | None = None
+    facts: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None  # the engine step that failed: element, message, what to retry
+    suspended_at: datetime | None = None
 
 
 @dataclass
@@ -134,6 +145,8 @@ class TaskRow:
     completed_by: str | None = None
     claimed_by: str | None = None
     claimed_at: datetime | None = None
+    due_original: datetime | None = None  # set when an administrator revised the due date, with the reason
+    due_reason: str | None = None
 
 
 @dataclass
@@ -296,6 +309,7 @@ class CaseRepository(Protocol):
     def add(self, case: CaseRecord) -> CaseRecord: ...
     def get(self, case_id: int, for_update: bool = False) -> CaseRecord: ...
     def save(self, case: CaseRecord) -> CaseRecord: ...
+    def save_standing(self, case: CaseRecord) -> CaseRecord: ...
     def list(self, board: str | None = None) -> Sequence[CaseRecord]: ...
     def count(self, board: str | None = None) -> int: ...
     def labels(self, case_ids: Collection[int]) -> dict[int, tuple[str, str]]: ...
@@ -308,6 +322,8 @@ class TaskRepository(Protocol):
     def replace_for_case(self, case_id: int, rows: Iterable[TaskRow]) -> None: ...
     def get(self, task_id: str) -> TaskRow | None: ...
     def mark_completed(self, task_id: str, by: str, at: datetime) -> None: ...
+    def count_time(self, board: str, process_id: str, element: str, hours: int) -> None: ...
+    def revise_due(self, task_id: str, due_at: datetime, reason: str) -> None: ...
     def set_claim(self, task_id: str, username: str | None, at: datetime | None, expected: str | None) -> None: ...
     def for_case(self, case_id: int) -> Sequence[TaskRow]: ...
     def inbox(self, assignments: Sequence[Assignment],
@@ -400,6 +416,116 @@ class MailRepository(Protocol):
     def mark_notice_delivered(self, notice_id: int, at: datetime) -> None: ...
 
 
+@dataclass(frozen=True)
+class CaseQuery:
+    """Which cases an administrator's list shows, in what order, which page (every filter optional)."""
+
+    boards: tuple[str, ...] | None  # the boards the person may see (None: every board)
+    board: str | None = None
+    process_id: str | None = None
+    version_id: int | None = None
+    state: str | None = None  # open, suspended, errored, terminated, completed
+    step: str | None = None  # an element with a ready task
+    overdue: bool = False  # a ready step past its due date
+    week: int | None = None  # week n of the timetable now running
+    plan: str | None = None  # "behind" (past its planned week) or "on"
+    assignee: str | None = None  # holds a role on the case, or has taken one of its ready steps
+    agency: str | None = None  # a ready step for this agency
+    sort: str = "reference"  # reference, created, updated, due, step, state, week
+    descending: bool = False
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """One line of the case list: control data only (no workflow data, no names)."""
+
+    id: int
+    reference: str
+    board: str
+    process_id: str
+    version_id: int
+    status: str
+    step: str | None
+    next_due_at: datetime | None
+    planned_week: int | None
+    planned_by: datetime | None
+    clock_started_at: datetime | None
+    clock_weeks: int | None
+    created_at: datetime
+    updated_at: datetime
+    error_element: str | None
+
+    @property
+    def state(self) -> str:
+        """open, suspended, errored, terminated or completed."""
+        return "errored" if self.error_element is not None and self.status == "open" else self.status
+
+
+@dataclass(frozen=True)
+class StepSnapshot:
+    """A case as it stood after one step: when, its lock version, version, element states and gzip state."""
+
+    case_id: int
+    at: datetime
+    lock_version: int
+    version_id: int
+    elements: dict[str, Any]
+    state: bytes = b""
+
+
+@dataclass(frozen=True)
+class SavedFilterRecord:
+    """A case-list filter saved under a name by one person."""
+
+    id: int | None
+    username: str
+    name: str
+    query: str
+    created_at: datetime
+
+
+class MonitorRepository(Protocol):
+    """The administrators' monitor over the projection tables (engine.store.monitoring)."""
+
+    def case_page(self, query: CaseQuery, now: datetime) -> tuple[Sequence[CaseSummary], int]: ...
+    def choices(self, boards: tuple[str, ...] | None) -> dict[str, list[Any]]: ...
+    def open_clocks(self, boards: tuple[str, ...] | None) -> Sequence[tuple[datetime, datetime | None, int | None,
+                                                                         datetime | None]]: ...
+    def deadlines(self, boards: tuple[str, ...] | None, now: datetime, soon: datetime, limit: int
+                  ) -> tuple[Sequence[tuple[TimerRow, str, str]], dict[str, int]]: ...
+    def workload(self, boards: tuple[str, ...] | None, now: datetime
+                 ) -> Sequence[tuple[str | None, str | None, str | None, int, int]]: ...
+    def waiting(self, board: str | None, boards: tuple[str, ...] | None, process_id: str) -> dict[str, int]: ...
+    def step_times(self, board: str | None, boards: tuple[str, ...] | None,
+                   process_id: str) -> dict[str, list[tuple[int, int]]]: ...
+    def snapshots(self, case_id: int) -> Sequence[StepSnapshot]: ...
+    def snapshot(self, case_id: int, at: datetime | None = None, lock_version: int | None = None
+                 ) -> StepSnapshot | None: ...
+    def saved_filters(self, username: str) -> Sequence[SavedFilterRecord]: ...
+    def save_filter(self, record: SavedFilterRecord) -> SavedFilterRecord: ...
+    def delete_filter(self, username: str, filter_id: int) -> bool: ...
+
+
+class OperationsRepository(Protocol):
+    """Workers' heartbeats and the counts /metrics and /health read (engine.store.operations).
+
+    `ping` raises when the database cannot be reached; `beat` records that worker `name` finished a sweep;
+    `last_sweep` is the latest sweep of any worker (None: none ever swept); `cases_by_state` counts cases by
+    (board, state), the state being the status or "errored"; `ready_tasks` gives each board's (ready, overdue)
+    tasks; `timer_lag` gives, over fired timers, the cumulative count whose lag (seconds fired after due) is
+    within each bound, the sum of lags and the count. Nothing here names a case, a person or what anyone wrote.
+    """
+
+    def ping(self) -> None: ...
+    def beat(self, name: str, at: datetime, fired: int) -> None: ...
+    def last_sweep(self) -> datetime | None: ...
+    def cases_by_state(self) -> dict[tuple[str, str], int]: ...
+    def ready_tasks(self, now: datetime) -> dict[str, tuple[int, int]]: ...
+    def timer_lag(self, bounds: Sequence[float]) -> tuple[list[int], float, int]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: `with uow: ...; uow.commit()`; leaving without commit rolls back."""
 
@@ -415,6 +541,8 @@ class UnitOfWork(Protocol):
     mail: MailRepository
     studio: StudioRepository
     migrations: MigrationRepository
+    monitor: MonitorRepository
+    operations: OperationsRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *args: object) -> None: ...

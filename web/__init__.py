@@ -10,11 +10,12 @@ from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
 
 from engine.casework.services import Services
-from web import auth, errors, words
+from web import auth, errors, ops, words
 from web.accounts import Passwords, Throttle
 from web.admin import pages as admin
 from web.api import routes as api
 from web.casework import cases, inbox, tasks
+from web.monitor import pages as monitor
 from web.studio import pages as studio
 
 
@@ -41,7 +42,7 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
     csrf.exempt(api.bp)  # the API takes bearer tokens only, never cookies
     errors.register(app)
     auth.init_app(app)
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, studio.bp, api.bp):
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, studio.bp, monitor.bp, api.bp, ops.bp):
         app.register_blueprint(blueprint)
 
     words.init_app(app, services.catalogue.agency_name)

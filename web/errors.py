@@ -5,10 +5,19 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import Conflict, EngineError, InvalidDiagram, InvalidSubmission, NotFound, NotPermitted
+from engine.errors import (
+    Conflict,
+    EngineError,
+    InvalidDiagram,
+    InvalidSubmission,
+    NotFound,
+    NotPermitted,
+    WorkflowFailed,
+)
 
 STATUS: dict[type[EngineError], int] = {
     NotFound: 404, NotPermitted: 403, Conflict: 409, InvalidSubmission: 422, InvalidDiagram: 422,
+    WorkflowFailed: 422,
 }
 TITLES = {403: "Not allowed", 404: "Not found", 409: "Someone else got there first", 422: "Please check",
           400: "Bad request", 405: "Not allowed", 500: "Something went wrong"}
@@ -37,6 +46,11 @@ def register(app: Flask) -> None:
         details = None
         if isinstance(error, InvalidSubmission):
             details = [{"field": e.field, "message": e.message} for e in error.errors]
+        if isinstance(error, WorkflowFailed):  # the step was rolled back and the case marked errored
+            return _answer(status, "The procedure could not go on from this step, so nothing was changed. "
+                           "Your answers are kept as a draft, and the case is marked for the LSCB administrator, "
+                           f"who can retry it once the diagram is fixed. What went wrong: {error}",
+                           {"element": error.element})
         if isinstance(error, InvalidDiagram):
             details = [{"code": p.code, "element": p.element, "file": p.file, "message": p.message}
                        for p in error.problems]

@@ -41,7 +41,7 @@ from engine.authoring.diff import VersionDiff, in_words, version_diff
 from engine.casework.access import owns_procedures
 from engine.casework.cases import board_of_process
 from engine.casework.services import Services
-from engine.casework.steps import record_step
+from engine.casework.steps import projected, record_step
 from engine.errors import (
     Conflict,
     EngineError,
@@ -340,8 +340,8 @@ def migrate_case(services: Services, case_id: int, to_version_id: int, by: str, 
         previous = record.state
         state = moved.dump().encode()
         case = Case.restore(moved.process, services.catalogue, state)  # what is saved must load on the new version
-        record.state, record.updated_at = state, now
-        saved = uow.cases.save(record)
+        record.version_id = to_version_id  # the step kept for looking back is on the version it moved to
+        saved = uow.cases.save(projected(record, case, now))
         uow.migrations.pin_case(case_id, to_version_id)
         saved.version_id = to_version_id
         migration = uow.migrations.add(CaseMigrationRecord(

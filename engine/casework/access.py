@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from engine.casework.services import Services
-from engine.errors import Conflict, FieldError, InvalidSubmission, NotFound
+from engine.errors import Conflict, FieldError, InvalidSubmission, NotFound, NotPermitted
 from engine.ports import Assignment, CaseRecord, TaskRow, UnitOfWork, UserRecord
 from engine.workflow.catalogue import Catalogue, Role
 from engine.workflow.runtime import Assigned
@@ -168,4 +168,38 @@ def administered_case(services: Services, uow: UnitOfWork, case_id: int, admin: 
     case = _case(uow, case_id)
     if not administers(uow.people.assignments_of(admin), case.board, services.catalogue):
         raise NotFound("no such case")
+    return case
+
+
+def monitored_boards(assignments: Sequence[Assignment], catalogue: Catalogue) -> tuple[str, ...] | None:
+    """The boards whose cases the person monitors (roles marked `monitors`, held board-wide): None for every board
+    (a role marked `all_boards`), () for none."""
+    boards: list[str] = []
+    for a in assignments:
+        role = catalogue.role(a.role)
+        if role is None or not role.monitors or a.case_id is not None:
+            continue
+        if role.all_boards:
+            return None
+        if a.board:
+            boards.append(a.board)
+    return tuple(dict.fromkeys(boards))
+
+
+def monitors(assignments: Sequence[Assignment], board: str, catalogue: Catalogue) -> bool:
+    """True when the person monitors the cases of this board."""
+    boards = monitored_boards(assignments, catalogue)
+    return boards is None or board in boards
+
+
+def monitored_case(services: Services, uow: UnitOfWork, case_id: int, username: str,
+                   intervene: bool = False) -> CaseRecord:
+    """The case, if the person monitors its board (NotFound otherwise); with `intervene`, only for an administrator
+    of its board (NotPermitted for one who may only look)."""
+    case = _case(uow, case_id)
+    assignments = uow.people.assignments_of(username)
+    if not monitors(assignments, case.board, services.catalogue):
+        raise NotFound("no such case")
+    if intervene and not administers(assignments, case.board, services.catalogue):
+        raise NotPermitted("only an administrator of this case's board can change it; you may look at it")
     return case

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.casework.services import Services
-from engine.casework.steps import record_step
+from engine.casework.steps import projected, record_step
 from engine.errors import Conflict, NotFound, NotPermitted
 from engine.ports import Assignment, CaseRecord, EventRow, UnitOfWork
 from engine.workflow.runtime import Case
@@ -70,8 +70,8 @@ def _start_case(services: Services, board_code: str, username: str, data: dict[s
         compiled = services.process_by_id(uow, version_id)
         case, result = Case.start(compiled, services.catalogue, services.clock, data)
         reference = f"{board.reference_prefix}-{now:%Y}-{uow.cases.count(board.code) + 1:04d}"
-        record = uow.cases.add(CaseRecord(None, reference, board.code, process, version_id,
-                                          case.dump().encode(), "completed" if case.completed else "open", now, now))
+        record = uow.cases.add(projected(CaseRecord(None, reference, board.code, process, version_id, b"", "open",
+                                                    now, now), case, now))
         assert record.id is not None
         initiator = services.catalogue.initiator_role()
         if initiator is not None:

@@ -8,11 +8,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.casework.access import check_task, done_by, refuse_unholdable
+from engine.casework import latency
+from engine.casework.access import Standing, check_task, done_by, refuse_unholdable
 from engine.casework.combining import Pending
+from engine.casework.errored import mark_errored
 from engine.casework.services import Services
 from engine.casework.steps import record_step, run_again_when_stale, save
-from engine.errors import Claimed, EngineError, NotFound, WorkflowFailed
+from engine.errors import Claimed, Conflict, EngineError, NotFound, WorkflowFailed
 from engine.ports import CaseRecord, EventRow, SubmissionRecord, TaskRow, UnitOfWork
 from engine.workflow.runtime import Case, StepResult
 
@@ -45,13 +47,16 @@ class _Request:
     task_id: str
     username: str
     answers: dict[str, Any]
+    standing: Standing = "actor"  # "administrator": done on someone's behalf (engine.monitoring.interventions)
+    reason: str | None = None
 
 
 class _OneByOne(Exception):
     """A diagram failed part-way through a shared write: write each request on its own instead."""
 
 
-def complete_task(services: Services, task_id: str, username: str, answers: Answers) -> Completed:
+def complete_task(services: Services, task_id: str, username: str, answers: Answers, *,
+                  standing: Standing = "actor", reason: str | None = None) -> Completed:
     """Complete a ready task as `username`.
 
     Raises NotFound (no such task, or none of the person's roles covers it), Conflict naming who completed it
@@ -64,11 +69,25 @@ def complete_task(services: Services, task_id: str, username: str, answers: Answ
         row = uow.tasks.get(task_id)
         if row is None:
             raise NotFound("no such task")
-        if callable(answers):  # read here, in the caller's thread: another thread may write the step
-            process = services.process_of(uow, uow.cases.get(row.case_id))
-            answers = answers(process.form(row.form) if row.form else NO_FORM)
-    request = _Request(row.case_id, task_id, username, dict(answers))
-    done: Completed = services.writers.run(row.case_id, request, lambda mine, take: _write(services, mine, take))
+        case = uow.cases.get(row.case_id)
+        check_task(services, uow, row, case, username, standing=standing, ready=False)  # else nothing more is said
+        try:
+            if callable(answers):  # read here, in the caller's thread: another thread may write the step
+                process = services.process_of(uow, case)
+                answers = answers(process.form(row.form) if row.form else NO_FORM)
+        except WorkflowFailed as failed:  # the version lacks the task's form
+            failed.element = failed.element or row.name
+            mark_errored(services, row.case_id, failed, kind="task", task_id=task_id, username=username)
+            raise
+    request = _Request(row.case_id, task_id, username, dict(answers), standing, reason)
+    try:
+        with latency.timed():
+            done: Completed = services.writers.run(row.case_id, request,
+                                                   lambda mine, take: _write(services, mine, take))
+    except WorkflowFailed as failed:  # rolled back; the case is marked for an administrator to retry
+        mark_errored(services, row.case_id, failed, kind="task", task_id=task_id, username=username,
+                     answers=request.answers)
+        raise
     return done
 
 
@@ -149,9 +168,13 @@ def _complete_all(services: Services, uow: UnitOfWork, record: CaseRecord, reque
         uow.submissions.add(SubmissionRecord(record.id, request.task_id, row.name, row.title, row.role, row.agency,
                                              row.form, request.username, now, result.answers))
         uow.drafts.discard(request.task_id, request.username)  # others keep theirs: a 409 must lose nothing typed
+        uow.tasks.count_time(record.board, record.process_id, row.name,
+                             int((now - row.created_at).total_seconds() // 3600))
         uow.events.append(EventRow(record.id, now, "task_completed", request.username,
                                    {"task": row.name, "title": row.title, "role": row.role, "agency": row.agency,
-                                    "fields": sorted(data), "retries": attempt}))
+                                    "fields": sorted(data), "retries": attempt,
+                                    **({"on_behalf": True, "reason": request.reason}
+                                       if request.standing != "actor" else {})}))
     record_step(uow, record, case, [(result, request.username) for request, _row, _data, result in steps], now)
     return [d if isinstance(d, EngineError) else Completed(record, d[1], attempt, _sent_on(services, uow, record, d[3]))
             for d in done]
@@ -175,7 +198,10 @@ def _ready_row(services: Services, uow: UnitOfWork, record: CaseRecord, request:
     row = uow.tasks.get(request.task_id)
     if row is None or row.case_id != record.id:
         raise NotFound("no such task")
-    row = check_task(services, uow, row, record, request.username)
-    if row.claimed_by not in (None, request.username):
+    row = check_task(services, uow, row, record, request.username, standing=request.standing)
+    if record.status in ("suspended", "terminated"):
+        raise Conflict(f"an administrator has {record.status} this case, so nothing can be done on it now; your "
+                       "answers are kept as a draft")
+    if row.claimed_by not in (None, request.username) and request.standing == "actor":
         raise Claimed(f"{row.claimed_by} is working on this task; ask them or an administrator to release it")
     return row

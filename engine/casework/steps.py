@@ -5,11 +5,12 @@ on fresh state when another step on the same case saved first."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from engine.errors import NotFound, StaleCase
 from engine.ports import Assignment, CaseRecord, EventRow, NoticeRow, TaskRow, TimerRow, UnitOfWork
+from engine.workflow import monitor
 from engine.workflow.runtime import Case, PendingTimer, StepResult
 
 T = TypeVar("T")
@@ -33,13 +34,28 @@ def run_again_when_stale(step: Callable[[int], T], retries: int = RETRIES) -> T:
 
 def save(uow: UnitOfWork, record: CaseRecord, case: Case, now: datetime) -> CaseRecord:
     """Save the new state first, under the optimistic lock, so a stale step fails before it writes anything."""
+    return uow.cases.save(projected(record, case, now))
+
+
+def projected(record: CaseRecord, case: Case, now: datetime) -> CaseRecord:
+    """The record with the case's new state, status and monitor projection (engine.workflow.monitor)."""
     record.state = case.dump().encode()
-    record.status = "completed" if case.completed else "open"
+    if record.status not in ("suspended", "terminated"):  # only an administrator's resume changes those
+        record.status = "completed" if case.completed else "open"
     record.updated_at = now
-    return uow.cases.save(record)
+    ready = sorted(case.ready_tasks(), key=lambda t: (t.due_at is None, t.due_at or now, t.title))
+    record.step = "; ".join(dict.fromkeys(t.title for t in ready))[:500] or None
+    record.next_due_at = next((t.due_at for t in ready if t.due_at is not None), None)
+    record.planned_week = min((t.week for t in ready if t.week is not None), default=None)
+    view = monitor.project(case.process, case.workflow, now)
+    record.elements, record.facts = view.elements, view.facts
+    record.clock_started_at, record.clock_weeks = view.clock_started_at, view.clock_weeks
+    anchor = record.clock_started_at or record.created_at
+    record.planned_by = anchor + timedelta(weeks=record.planned_week) if record.planned_week is not None else None
+    return record
 
 
-def _project(uow: UnitOfWork, record: CaseRecord, case: Case, fired: Sequence[PendingTimer], now: datetime) -> None:
+def project_rows(uow: UnitOfWork, record: CaseRecord, case: Case, fired: Sequence[PendingTimer], now: datetime) -> None:
     """Write the inbox and timer rows of a case from its loaded workflow (same transaction as the step).
 
     A timer that fired during the step is recorded as fired (one the step itself set and fired included: its
@@ -85,7 +101,7 @@ def record_step(uow: UnitOfWork, record: CaseRecord, case: Case, steps: Sequence
     """The records of the steps just run on a loaded case: its task and timer rows (once), then each step's
     notices and role assignments with its actor, and the case's completion."""
     assert record.id is not None
-    _project(uow, record, case, [timer for result, _actor in steps for timer in result.fired], now)
+    project_rows(uow, record, case, [timer for result, _actor in steps for timer in result.fired], now)
     for result, actor in steps:
         for notice in result.notices:
             uow.notices.add(NoticeRow(record.id, now, notice.role, notice.agency, notice.kind, notice.message,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable
 
@@ -16,14 +18,17 @@ log = logging.getLogger(__name__)
 
 def run_worker(services: Services, stop: threading.Event, poll_seconds: float = 1.0,
                swept: Callable[[int], None] | None = None, mailer: Mailer | None = None,
-               jobs: Callable[[Services], int] | None = None) -> None:
+               jobs: Callable[[Services], int] | None = None, name: str | None = None) -> None:
     """Fire due timers every `poll_seconds` (within one poll of falling due), then post mail and run queued
-    background jobs (`jobs`, e.g. migrations of running cases, given by the composition root); `swept` hears each."""
+    background jobs (`jobs`, e.g. migrations of running cases, given by the composition root), then record a
+    heartbeat under `name` (host and process id unless given); `swept` hears each sweep."""
+    name = name or worker_name()
     while not stop.is_set():
         try:
             fired = fire_due_timers(services)
             _post_mail(services, mailer)
             _run_jobs(services, jobs)
+            _beat(services, name, fired)
             if swept is not None:
                 swept(fired)
             if fired:
@@ -34,6 +39,21 @@ def run_worker(services: Services, stop: threading.Event, poll_seconds: float = 
         except WorkflowFailed:
             log.exception("a case failed while firing its timers")
         stop.wait(poll_seconds)
+
+
+def worker_name() -> str:
+    """This process's name in the heartbeats: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _beat(services: Services, name: str, fired: int) -> None:
+    """Record that this worker finished a sweep (one short transaction); a failure is logged, never raised."""
+    try:
+        with services.uow() as uow:
+            uow.operations.beat(name, services.clock.now(), fired)
+            uow.commit()
+    except Exception:
+        log.exception("the worker's heartbeat could not be written this round")
 
 
 def _post_mail(services: Services, mailer: Mailer | None) -> None:
@@ -59,9 +79,10 @@ def _run_jobs(services: Services, jobs: Callable[[Services], int] | None) -> Non
 def start_background_worker(services: Services, poll_seconds: float = 1.0,
                             swept: Callable[[int], None] | None = None,
                             mailer: Mailer | None = None,
-                            jobs: Callable[[Services], int] | None = None) -> threading.Event:
+                            jobs: Callable[[Services], int] | None = None,
+                            name: str | None = None) -> threading.Event:
     """Run the worker on a daemon thread; set the returned event to stop it."""
     stop = threading.Event()
-    threading.Thread(target=run_worker, args=(services, stop, poll_seconds, swept, mailer, jobs),
+    threading.Thread(target=run_worker, args=(services, stop, poll_seconds, swept, mailer, jobs, name),
                      name="timer-worker", daemon=True).start()
     return stop

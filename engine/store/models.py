@@ -135,6 +135,18 @@ class Case(Base):
     updated_at: Mapped[datetime]
     data_summary: Mapped[dict[str, Any]]
     lock_version: Mapped[int]
+    # The monitor's projection, written with every step (revision 0007): what an administrator's list, dashboards
+    # and diagram read without restoring the workflow.
+    step: Mapped[str | None] = mapped_column(String(500))  # the soonest-due ready step's title ("" when none)
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)  # the soonest due date of its ready steps
+    planned_week: Mapped[int | None]  # the timetable week its ready steps are planned for (the earliest)
+    planned_by: Mapped[datetime | None] = mapped_column(index=True)  # when that planned week ends: behind after
+    clock_started_at: Mapped[datetime | None]  # week 0 of the timetable now running (None: counted from start)
+    clock_weeks: Mapped[int | None]  # how many weeks that timetable plans
+    elements: Mapped[dict[str, Any] | None] = mapped_column(JSONText())  # element -> counts by state, progress
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSONText())  # what the timetable reads (CaseFacts)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONText())  # an engine step that failed: element, message
+    suspended_at: Mapped[datetime | None]
 
 
 class Task(Base):
@@ -144,6 +156,9 @@ class Task(Base):
     __table_args__ = (
         Index("ix_task_role_state", "role", "state"),
         Index("ix_task_case_id_state", "case_id", "state"),
+        Index("ix_task_state_name", "state", "name"),  # the monitor: cases at a step, the heatmap
+        Index("ix_task_state_agency", "state", "agency"),
+        Index("ix_task_claimed_by", "claimed_by"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -162,8 +177,60 @@ class Task(Base):
     completed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[datetime | None]
+    due_original: Mapped[datetime | None]  # the due date before an administrator revised it (revision 0007)
+    due_reason: Mapped[str | None] = mapped_column(Text)  # why it was revised
     announced_at: Mapped[datetime | None]  # when "new work" mail was queued for it
     overdue_announced_at: Mapped[datetime | None]  # when "overdue" mail was queued for it
+
+
+class CaseStep(Base):
+    """A case as it stood after one step: its element states and (gzip) workflow state, for looking back."""
+
+    __tablename__ = "case_step"
+    __table_args__ = (Index("ix_case_step_case_id_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    at: Mapped[datetime]
+    lock_version: Mapped[int]
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    elements: Mapped[dict[str, Any]]
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StepTime(Base):
+    """How long finished steps took, counted per board, process, element and whole hour (the heatmap's source)."""
+
+    __tablename__ = "step_time"
+
+    board: Mapped[str] = mapped_column(String(100), primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    element: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hours: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int]
+
+
+class SavedFilter(Base):
+    """A case-list filter an administrator saved under a name."""
+
+    __tablename__ = "saved_filter"
+    __table_args__ = (UniqueConstraint("username", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(ForeignKey("app_user.username"))
+    name: Mapped[str] = mapped_column(String(200))
+    query: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class WorkerBeat(Base):
+    """When each timer worker last finished a sweep (health and metrics read it)."""
+
+    __tablename__ = "worker_beat"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    swept_at: Mapped[datetime]
+    fired: Mapped[int] = mapped_column(default=0)
 
 
 class Timer(Base):

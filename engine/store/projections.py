@@ -6,16 +6,19 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict
 from engine.ports import Assignment, TaskRow, TimerRow
-from engine.store.models import Case, Task, Timer
+from engine.store.models import Case, StepTime, Task, Timer
 from engine.store.sql import fresh, rowcount
 
 TASK_FIELDS = (
     "id", "case_id", "name", "title", "lane", "role", "agency", "form",
     "created_at", "due_at", "week", "state", "completed_at", "completed_by", "claimed_by", "claimed_at",
+    "due_original", "due_reason",
 )  # fmt: skip
 
 
@@ -57,6 +60,26 @@ class SqlTaskRepository:
         )
         if rowcount(self.session.execute(stmt)) != 1:
             raise Conflict(f"task {task_id} is no longer ready")
+
+    def count_time(self, board: str, process_id: str, element: str, hours: int) -> None:
+        """Count one finished step's whole hours towards the heatmap's times (an upsert, safe under concurrency)."""
+        key = {"board": board, "process_id": process_id, "element": element, "hours": max(0, hours)}
+        dialect = self.session.get_bind().dialect.name
+        upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(StepTime).values(**key, count=1)
+        self.session.execute(upsert.on_conflict_do_update(
+            index_elements=list(key), set_={"count": StepTime.count + 1}))
+
+    def revise_due(self, task_id: str, due_at: datetime, reason: str) -> None:
+        """Move a ready task's due date, keeping the first original and the reason (Conflict when not ready)."""
+        stmt = (
+            update(Task)
+            .where(Task.id == task_id, Task.state == "ready")
+            .values(due_at=due_at, due_reason=reason,
+                    due_original=func.coalesce(Task.due_original, Task.due_at))
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(self.session.execute(stmt)) != 1:
+            raise Conflict("this task is no longer waiting to be done")
 
     def set_claim(self, task_id: str, username: str | None, at: datetime | None, expected: str | None) -> None:
         """Set who is working on a ready task, if it is still held by `expected` (Conflict otherwise)."""
@@ -163,7 +186,8 @@ class SqlTimerRepository:
         stmt = (
             select(Timer)
             .join(Case, Case.id == Timer.case_id)
-            .where(Timer.fired_at.is_(None), Timer.due_at <= now)
+            # a suspended, terminated or errored case fires nothing until an administrator resumes or retries it
+            .where(Timer.fired_at.is_(None), Timer.due_at <= now, Case.status == "open", Case.error.is_(None))
             .order_by(Timer.due_at, Timer.id)
             .limit(limit)
         )

@@ -6,14 +6,14 @@ import gzip
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, NotFound, StaleCase
 from engine.ports import CaseRecord, PublicationRecord, VersionRecord
 from engine.store.audit import SqlEventRepository
-from engine.store.models import Case, ProcessVersion, Publication
+from engine.store.models import Case, CaseStep, ProcessVersion, Publication
 from engine.store.outbox import SqlNoticeRepository
 from engine.store.people import SqlPeopleRepository
 from engine.store.projections import SqlTaskRepository, SqlTimerRepository
@@ -149,12 +149,17 @@ class SqlCaseRepository:
             updated_at=case.updated_at,
             data_summary=dict(case.data_summary),
             lock_version=case.lock_version,
+            **_projection(case),
         )
         try:
             with self.session.begin_nested():  # a savepoint: a taken reference leaves the transaction usable
                 self.session.add(row)
         except IntegrityError as exc:
             raise Conflict(f"case reference {case.reference} is already taken") from exc
+        if case.elements is not None:
+            self.session.execute(insert(CaseStep), [{
+                "case_id": row.id, "at": case.created_at, "lock_version": case.lock_version,
+                "version_id": case.version_id, "elements": case.elements, "state": row.state}])
         return replace(case, id=row.id)
 
     def get(self, case_id: int, for_update: bool = False) -> CaseRecord:
@@ -173,16 +178,36 @@ class SqlCaseRepository:
         Raises StaleCase (a Conflict) when the stored lock_version differs from `case.lock_version`.
         """
         new_version = case.lock_version + 1
+        blob = compress(case.state)
         stmt = (
             update(Case)
             .where(Case.id == case.id, Case.lock_version == case.lock_version)
             .values(
-                state=compress(case.state),
+                state=blob,
                 status=case.status,
                 updated_at=case.updated_at,
                 data_summary=dict(case.data_summary),
                 lock_version=new_version,
+                **_projection(case),
             )
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(self.session.execute(stmt)) != 1:
+            raise StaleCase(f"case {case.id} was changed by someone else (version {case.lock_version} is stale)")
+        if case.elements is not None:  # a step's state, kept for looking back (not a bare status change)
+            self.session.execute(insert(CaseStep), [{
+                "case_id": case.id, "at": case.updated_at, "lock_version": new_version, "version_id": case.version_id,
+                "elements": case.elements, "state": blob}])
+        return replace(case, lock_version=new_version)
+
+    def save_standing(self, case: CaseRecord) -> CaseRecord:
+        """Write only the case's status, suspension and error (its state unchanged), under the same lock."""
+        new_version = case.lock_version + 1
+        stmt = (
+            update(Case)
+            .where(Case.id == case.id, Case.lock_version == case.lock_version)
+            .values(status=case.status, suspended_at=case.suspended_at, error=case.error, updated_at=case.updated_at,
+                    lock_version=new_version)
             .execution_options(synchronize_session=False)
         )
         if rowcount(self.session.execute(stmt)) != 1:
@@ -229,4 +254,14 @@ def _case(row: Case) -> CaseRecord:
         updated_at=row.updated_at,
         data_summary=dict(row.data_summary),
         lock_version=row.lock_version,
+        **{name: getattr(row, name) for name in PROJECTION},
     )
+
+
+PROJECTION = ("step", "next_due_at", "planned_week", "planned_by", "clock_started_at", "clock_weeks", "elements",
+              "facts", "error", "suspended_at")
+
+
+def _projection(case: CaseRecord) -> dict[str, object]:
+    """The monitor's columns of a case record."""
+    return {name: getattr(case, name) for name in PROJECTION}

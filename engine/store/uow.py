@@ -13,7 +13,9 @@ from engine.ports import (
     EventRepository,
     MailRepository,
     MigrationRepository,
+    MonitorRepository,
     NoticeRepository,
+    OperationsRepository,
     PeopleRepository,
     StudioRepository,
     SubmissionRepository,
@@ -24,6 +26,8 @@ from engine.ports import (
 from engine.store.casefile import SqlDraftRepository, SqlSubmissionRepository
 from engine.store.db import make_session_factory
 from engine.store.mailbox import SqlMailRepository
+from engine.store.monitoring import SqlMonitorRepository
+from engine.store.operations import SqlOperationsRepository
 from engine.store.repositories import (
     SqlCaseRepository,
     SqlEventRepository,
@@ -56,6 +60,8 @@ class SqlUnitOfWork:
     mail: MailRepository
     studio: StudioRepository
     migrations: MigrationRepository
+    monitor: MonitorRepository
+    operations: OperationsRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
@@ -74,6 +80,8 @@ class SqlUnitOfWork:
         self.mail = SqlMailRepository(session)
         self.studio = SqlStudioRepository(session)
         self.migrations = SqlMigrationRepository(session)
+        self.monitor = SqlMonitorRepository(session)
+        self.operations = SqlOperationsRepository(session)
         return self
 
     def __exit__(self, *args: object) -> None:

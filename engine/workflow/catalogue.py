@@ -25,6 +25,8 @@ class Role:
     administers: bool = False  # assigns case roles, reassigns and releases tasks on its board's cases
     reads_case_file: bool = False  # reads every agency's submitted answers on the cases it holds
     owns_procedures: bool = False  # edits its board's procedures in the studio; publishing takes two of them
+    monitors: bool = False  # sees the monitor: every case of its board, the dashboards, the exports
+    all_boards: bool = False  # ... of every board (a system administrator)
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,8 @@ def load_catalogue(forms_dir: Path) -> Catalogue:
             agency_scoped=bool(r.get("agency_scoped", False)), title=r.get("title", r["role"]),
             agency_variable=r.get("agency_variable"), initiator=bool(r.get("initiator", False)),
             administers=bool(r.get("administers", False)), reads_case_file=bool(r.get("reads_case_file", False)),
-            owns_procedures=bool(r.get("owns_procedures", False)),
+            owns_procedures=bool(r.get("owns_procedures", False)), monitors=bool(r.get("monitors", False)),
+            all_boards=bool(r.get("all_boards", False)),
         )
         for r in roles_doc["roles"]
     )

@@ -163,10 +163,23 @@ class Case:
                     if not self._engine_work_ready():
                         break
             except ExpressionError as exc:
-                raise WorkflowFailed(f"a diagram expression failed: {exc}") from exc
+                raise WorkflowFailed(f"a diagram expression failed: {exc}", self._failed_element(exc)) from exc
             except (SpiffWorkflowException, WorkflowException) as exc:
-                raise WorkflowFailed(str(exc)) from exc
+                raise WorkflowFailed(str(exc), self._failed_element(exc)) from exc
+            except WorkflowFailed as exc:
+                if exc.element is None:
+                    exc.element = self._failed_element(exc)
+                raise
         return result
+
+    def _failed_element(self, exc: Exception) -> str | None:
+        """The diagram element a failed step stopped at: the one SpiffWorkflow names, or a task left in error."""
+        task = getattr(exc, "task", None)
+        spec = getattr(task, "task_spec", None) or getattr(exc, "task_spec", None)
+        if spec is None:
+            errored = self.workflow.get_tasks(state=TaskState.ERROR)
+            spec = errored[0].task_spec if errored else None
+        return getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
 
     def _engine_work_ready(self) -> bool:
         """True when a task the engine itself runs (a fired timer, a gateway, a script) is ready."""
@@ -194,7 +207,11 @@ class Case:
         """
         task = self._ready_task(task_id)
         form = properties(task.task_spec).get("formJsonSchemaFilename")
-        schema: dict[str, Any] = self.process.form(form) if form else {"type": "object", "properties": {}}
+        try:
+            schema: dict[str, Any] = self.process.form(form) if form else {"type": "object", "properties": {}}
+        except WorkflowFailed as missing:
+            missing.element = task.task_spec.bpmn_id
+            raise
         clean = validate_submission(schema, data)
         named = [Assigned(name, role, user, self._assigned_agency(task, role, clean))
                  for name, role, user in role_assignments(schema, clean)]
@@ -218,6 +235,41 @@ class Case:
         result.opened = [str(t.id) for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
                          if t.id not in waiting]
         return result
+
+    def skip(self, task_id: str, clock: clocks.Clock) -> StepResult:
+        """Complete a ready human task without answers (an administrator's skip) and run on."""
+        task = self._ready_task(task_id)
+
+        def act(hook: Any) -> None:
+            task.run()
+            hook(task)
+
+        return self._run(clock, act)
+
+    def reset_to(self, task_id: str, clock: clocks.Clock) -> StepResult:
+        """Move the case back to a completed human task (SpiffWorkflow's reset): everything after it is undone and
+        it is waiting to be done again (NotFound when it is not a completed human task of this case)."""
+        task = self._task(task_id)
+        if task is None or not task.task_spec.manual or task.state != TaskState.COMPLETED:
+            raise NotFound("that step is not a completed step of this case")
+        removed = self.workflow.reset_from_task_id(task.id)
+        for gone in removed:  # SpiffWorkflow 3.2 leaves removed timers waiting in its event manager
+            self.workflow.event_manager.remove_task(gone)
+        for waiting in list(self.workflow.event_manager.tasks.values()):
+            if waiting.parent is None and waiting.workflow.task_tree is not waiting:
+                self.workflow.event_manager.remove_task(waiting)
+        return self.advance(clock)
+
+    def terminate(self) -> None:
+        """End every path of the case at once (an administrator's termination)."""
+        self.workflow.cancel()
+
+    def revise_due(self, task_id: str, at: datetime) -> None:
+        """Move a ready task's due date (kept in the workflow, so the task shows it however often it is read)."""
+        task = self._ready_task(task_id)
+        cached = task.internal_data.get("due")
+        week = cached.get("week") if isinstance(cached, dict) else None
+        task.internal_data["due"] = {"at": expressions.iso(at), "week": week}
 
     def _assigned_agency(self, task: Any, role_name: str, clean: dict[str, Any]) -> str | None:
         """The agency a role assigned from a form field is held for (None when the role is not scoped)."""

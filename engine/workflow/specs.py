@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine.errors import InvalidDiagram, Problem
+from engine.errors import InvalidDiagram, Problem, WorkflowFailed
 from engine.workflow.catalogue import Catalogue
 from engine.workflow.checks import check_document, owner_id, recursive_calls
 from engine.workflow.xmlsafe import BPMN, SPIFF, parse_xml_safely
@@ -77,8 +77,12 @@ class CompiledProcess:
     files: dict[str, str]
 
     def form(self, name: str) -> dict[str, Any]:
-        """The JSON Schema (or UI schema) stored with this version."""
-        return json.loads(self.files["forms/" + name])
+        """The JSON Schema (or UI schema) stored with this version (WorkflowFailed when the version lacks it)."""
+        try:
+            return json.loads(self.files["forms/" + name])
+        except KeyError:
+            raise WorkflowFailed(f"this version of the procedure has no form {name!r}: a process owner must add it "
+                                 "in the studio") from None
 
     def task_specs(self) -> Iterator[Any]:
         """Every task spec of the process and of the processes it calls."""

@@ -30,7 +30,8 @@ PEOPLE = {
     "other board (Bournemouth & Poole administrator)": "bp.admin",
     "process owner (Dorset, no case role, no second factor yet)": "dorset.owner",
 }
-OK, DENIED, SIGN_IN, INVALID, MOVED, CREATED = 200, 404, 302, 422, 302, 201
+OK, DENIED, SIGN_IN, INVALID, MOVED, CREATED, SEE_OTHER = 200, 404, 302, 422, 302, 201, 303
+NO_WORKER = 503  # /health answers, and says "down": no timer worker sweeps in this test
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ ON_CASE = {"own agency (police IMR author on the case)", "other agency (health I
 POLICE = {"own agency (police IMR author on the case)"}
 HEALTH = {"other agency (health IMR author on the case)"}
 ADMIN = {"board role (Dorset administrator)"}
+OTHER_ADMIN = {"other board (Bournemouth & Poole administrator)"}
 OWNER = {"process owner (Dorset, no case role, no second factor yet)"}
 # A board-wide role (the process owner's too) reads the overview of its board's cases, never an agency's answers.
 SECOND_FACTOR, MFA_NEEDED = 302, 403  # the studio sends its owners to /studio/verify first; writes are refused
@@ -81,6 +83,8 @@ def matrix(scene: Scene) -> dict[tuple[str, str], Rule]:
     rules = [
         Rule("GET", "/login", everyone(OK, OK)),
         Rule("GET", "/favicon.ico", everyone(OK, OK)),
+        Rule("GET", "/metrics", everyone(OK, OK)),  # for Prometheus: no sign-in, nothing that names anyone
+        Rule("GET", "/health", everyone(NO_WORKER, NO_WORKER)),  # for load balancers: no sign-in
         Rule("GET", "/", everyone(OK)),
         Rule("GET", "/cases/", everyone(OK)),
         Rule("GET", "/cases/new", everyone(OK)),
@@ -115,6 +119,7 @@ def matrix(scene: Scene) -> dict[tuple[str, str], Rule]:
         Rule("POST", f"/api/cases/{case}/people", only(ADMIN, INVALID, anonymous=401), body={**role, "role": "x"}),
         Rule("DELETE", f"/api/cases/{case}/people", only(ADMIN, OK, anonymous=401), body=role),
         *studio_rules(case),
+        *monitor_rules(case, task),
         Rule("POST", "/logout", everyone(SIGN_IN, SIGN_IN)),  # last: it ends the session
     ]
     return {(r.method, r.path): r for r in rules}
@@ -136,6 +141,22 @@ def studio_rules(case: int) -> list[Rule]:
     ]
 
 
+def monitor_rules(case: int, task: str) -> list[Rule]:
+    """The monitor: only those who monitor the case's board learn it exists (the Dorset administrator here);
+    refused interventions (no reason given) change nothing and say why."""
+    boards = ["/monitor/", "/monitor/export.csv", "/monitor/deadlines", "/monitor/workload", "/monitor/heatmap"]
+    cases = [f"/monitor/cases/{case}", f"/monitor/cases/{case}/tasks/{task}/complete"]
+    return [
+        *(Rule("GET", page, only(ADMIN | OTHER_ADMIN, OK)) for page in boards),  # each sees their own board's
+        *(Rule("GET", page, only(ADMIN, OK)) for page in cases),
+        Rule("POST", "/monitor/filters", only(ADMIN | OTHER_ADMIN, MOVED), body={}),
+        Rule("POST", "/monitor/filters/1/delete", only(set(), OK), body={}),  # nobody's filter 1: 404 to all
+        Rule("POST", f"/monitor/cases/{case}/suspend", only(ADMIN, SEE_OTHER), body={}),
+        Rule("POST", f"/monitor/cases/{case}/tasks/{task}/skip", only(ADMIN, SEE_OTHER), body={}),
+        Rule("POST", f"/monitor/cases/{case}/tasks/{task}/complete", only(ADMIN, INVALID), body={}),
+    ]
+
+
 # Routes whose effect is to create or end things are checked in their own tests, not here.
 NOT_IN_MATRIX = {("POST", "/login"), ("POST", "/cases/new"), ("POST", "/api/cases")}
 
@@ -146,6 +167,10 @@ def rule_key(method: str, rule: str, scene: Scene) -> tuple[str, str]:
         path = re.sub(r"<int:(?!case_id)[a-z_]+>", "1", path).replace("<path:name>", "x.schema.json")
         path = path.replace("<any(submit, withdraw, approve, reject):action>", "submit")
         path = path.replace("<process_id>", "scr_dorset")
+    if path.startswith("/monitor/"):
+        path = path.replace("<kind>", "csv").replace("<int:filter_id>", "1")
+        path = path.replace("/tasks/" + scene.task + "/<action>", "/tasks/" + scene.task + "/skip")
+        path = path.replace("<action>", "suspend")
     return method, path.replace("<int:document_id>", str(scene.police_doc))
 
 
