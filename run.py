@@ -143,6 +143,14 @@ def cmd_versions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproject(args: argparse.Namespace) -> int:
+    """Write the monitor's projection of cases started before it existed."""
+    from engine.monitoring.reproject import reproject_cases
+
+    print(f"projected {reproject_cases(_services(args))} case(s)")
+    return 0
+
+
 def cmd_tasks(args: argparse.Namespace) -> int:
     """List a user's inbox."""
     for task in my_tasks(_services(args), args.user):
@@ -348,6 +356,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--now", type=instant,
                    help="the date or time to treat as now; without an offset, in SCR_TIME_ZONE (Europe/London)")
     sub.add_parser("mail", help="queue and deliver e-mail once")
+    sub.add_parser("reproject", help="write the monitor's view of cases started before it existed")
     s = sub.add_parser("worker")
     s.add_argument("--poll", type=float, default=1.0)
     return p
@@ -357,7 +366,7 @@ COMMANDS = {
     "init-db": cmd_init_db, "check-diagram": cmd_check_diagram, "deploy": cmd_deploy, "seed-users": cmd_seed,
     "start-case": cmd_start_case, "cases": cmd_cases, "versions": cmd_versions, "tasks": cmd_tasks,
     "complete": cmd_complete, "assign": cmd_assign, "token": cmd_token, "password": cmd_password,
-    "fire-timers": cmd_fire_timers, "worker": cmd_worker, "mail": cmd_mail,
+    "fire-timers": cmd_fire_timers, "worker": cmd_worker, "mail": cmd_mail, "reproject": cmd_reproject,
 }
 
 

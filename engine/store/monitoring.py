@@ -203,6 +203,11 @@ class SqlMonitorRepository:
         return StepSnapshot(row.case_id, row.at, row.lock_version, row.version_id, dict(row.elements),
                             decompress(row.state))
 
+    def unprojected(self, limit: int) -> Sequence[int]:
+        """Ids of cases whose monitor projection was never written (started before revision 0007)."""
+        return list(self.session.scalars(select(Case.id).where(Case.elements.is_(None)).order_by(Case.id)
+                                         .limit(limit)))
+
     # ---------------------------------------------------------------------------------------- saved filters
     def saved_filters(self, username: str) -> Sequence[SavedFilterRecord]:
         """A person's saved filters, by name."""

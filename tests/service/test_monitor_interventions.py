@@ -180,3 +180,20 @@ def test_the_dashboards_answer_from_the_projections(services: Services) -> None:
     assert any(h.element == "decide" and h.waiting == 1 for h in heat.elements)
     assert any(h.element == "ask" and h.finished == 1 for h in heat.elements)
     assert heat.diagrams and "simple_case" in heat.diagrams[0].processes
+
+
+def test_cases_from_before_the_monitor_are_projected_once_on_demand(services: Services) -> None:
+    from sqlalchemy import update
+
+    from engine.monitoring.reproject import reproject_cases
+    from engine.store.models import Case as CaseRow
+
+    case_id = asked(services)
+    with services.uow() as uow:
+        uow.session.execute(update(CaseRow).values(elements=None, facts=None, step=None))  # type: ignore[attr-defined]
+        uow.commit()
+    assert case_list(services, "adam", {}).lines[0].case.step is None
+    assert monitor_view(services, case_id, "adam").elements["decide"]["state"] == "active"  # read from the workflow
+    assert reproject_cases(services) == 1
+    assert reproject_cases(services) == 0
+    assert case_list(services, "adam", {}).lines[0].case.step == "Decide"

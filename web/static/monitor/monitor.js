@@ -72,12 +72,13 @@
       return ['mon-active', 'mon-errored', 'heat-3', 'heat-4', 'heat-2'].some(function (m) { return canvas.hasMarker(e, m); });
     });
     if (!marked.length) { return; }
-    const xs = marked.map(function (e) { return e.x + (e.width || 0) / 2; });
-    const ys = marked.map(function (e) { return e.y + (e.height || 0) / 2; });
-    const centre = { x: (Math.min(...xs) + Math.max(...xs)) / 2, y: (Math.min(...ys) + Math.max(...ys)) / 2 };
-    canvas.zoom(0.75, 'auto');
-    const box = canvas.viewbox();
-    canvas.viewbox({ x: centre.x - box.width / 2, y: centre.y - box.height / 2, width: box.width, height: box.height });
+    const left = Math.min(...marked.map(function (e) { return e.x; }));
+    const top = Math.min(...marked.map(function (e) { return e.y; }));
+    const right = Math.max(...marked.map(function (e) { return e.x + (e.width || 0); }));
+    const bottom = Math.max(...marked.map(function (e) { return e.y + (e.height || 0); }));
+    const pad = 120;
+    canvas.viewbox({ x: left - pad, y: top - pad, width: right - left + 2 * pad, height: bottom - top + 2 * pad });
+    if (canvas.zoom() > 1) { canvas.zoom(1, 'auto'); }
   }
 
   function show(index) {
