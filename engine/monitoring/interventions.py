@@ -115,8 +115,8 @@ def skip_task(services: Services, case_id: int, task_id: str, admin: str, reason
         record = _open_case(services, uow, case_id, admin, "open")
         why = _reason(reason)
         row = _step(uow, case_id, task_id, "ready")
+        uow.tasks.mark_completed(task_id, admin, now)  # before the step's records, which drop rows no longer open
         record = _run(services, uow, record, admin, lambda case: case.skip(task_id, services.clock))
-        uow.tasks.mark_completed(task_id, admin, now)
         _event(uow, services, case_id, "task_skipped", admin,
                {"task": row.name, "title": row.title, "role": row.role, "agency": row.agency, "reason": why})
         uow.commit()

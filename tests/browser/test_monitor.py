@@ -164,6 +164,18 @@ def test_an_administrator_does_a_step_on_someones_behalf(server: LiveServer, ope
     expect(page.locator(".event-task_completed").first).to_contain_text("on the holder's behalf")
 
 
+def test_skipping_a_step_is_audited(server: LiveServer, open_page: Callable[[], Any]) -> None:
+    arranged = to(server, "cin_ofsted")
+    page = admin_page(open_page, f"/monitor/cases/{arranged.case_id}")
+    row = page.locator(f"#task-{arranged.task.id}")
+    row.get_by_text("Skip", exact=True).click()
+    row.get_by_label("Why skip it?").fill("Ofsted notified by phone; the form follows")
+    row.get_by_role("button", name="Skip this step").click()
+    expect(page.locator(".flash")).to_contain_text("The step was skipped on its holder's behalf.")
+    expect(page.locator(".event-task_skipped")).to_contain_text("Reason: Ofsted notified by phone")
+    assert arranged.task.id not in {t.id for t in ready(server.services, arranged.case_id)}
+
+
 def test_an_errored_case_shows_where_it_failed_and_goes_on_after_the_fix(server: LiveServer,
                                                                        open_page: Callable[[], Any]) -> None:
     services = server.services
