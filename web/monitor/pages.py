@@ -11,7 +11,6 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 
 from engine.errors import Conflict, FieldError, InvalidSubmission
 from engine.monitoring import caselist, casemonitor, dashboards, interventions
-from engine.workflow.deadlines import days_left
 from web import formrender
 from web.auth import login_required, services
 
@@ -134,7 +133,7 @@ def case(case_id: int) -> Any:
               "badges": [{"element": b.element, "label": b.label, "due": b.due.strftime("%d %b %Y"),
                           "revised": bool(b.revised_from)} for b in view.badges],
               "error": (view.case.error or {}).get("element") if view.case.error else None}
-    return render_template("monitor/case.html", view=view, config=config, days_left=days_left, **_words())
+    return render_template("monitor/case.html", view=view, config=config, **_words())
 
 
 def _reason() -> str:
