@@ -354,8 +354,8 @@ def crawl(page: Any, base_url: str, starts: Sequence[str], max_pages: int = 80, 
           keep: Callable[[str], bool] = lambda path: True) -> Iterator[tuple[str, int, str]]:
     """Breadth-first over the app's links from `starts`: (path, HTTP status, page HTML) of each page.
 
-    Follows <a href> only (never a form, so nothing is changed), skips static files, sign-out, other sites
-    and links for which `keep(path)` is false.
+    Follows <a href> only (never a form, so nothing is changed; never a download), skips static files,
+    sign-out, other sites and links for which `keep(path)` is false.
     """
     origin = urlsplit(base_url).netloc
     queue: deque[tuple[str, int]] = deque((s, 0) for s in starts)
@@ -369,7 +369,7 @@ def crawl(page: Any, base_url: str, starts: Sequence[str], max_pages: int = 80, 
         yield path, response.status if response else 0, page.content()
         if depth >= max_depth:
             continue
-        for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
+        for href in page.eval_on_selector_all("a[href]:not([download])", "links => links.map(a => a.href)"):
             url = urlsplit(urldefrag(href)[0])
             if url.scheme not in ("http", "https") or url.netloc != origin:
                 continue
