@@ -282,7 +282,8 @@ def bench_migration_preview(workdir: Path, count: int, board: str = "dorset") ->
 def main(argv: list[str] | None = None) -> int:
     """Run every benchmark and print a table of figures and targets."""
     args = argparse.ArgumentParser()
-    args.add_argument("--quick", action="store_true", help="skip 100 agencies and the 10,000-case scale run")
+    args.add_argument("--quick", action="store_true",
+                      help="skip 100 agencies and the 10,000-case scale run; 2,000 cases for the inbox and monitor")
     args.add_argument("--board", default="dorset")
     args.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
                       help="server for the PostgreSQL scale run (skipped when unreachable)")
@@ -304,6 +305,13 @@ def main(argv: list[str] | None = None) -> int:
         with postgres_schema("benchweb", options.postgres) as url:
             if url:
                 results["inbox_page_postgresql"] = pages.bench_inbox_page(url, **store)
+        from tests.bench import monitor  # imported here: monitor imports this module's helpers
+
+        monitor_store = dict(cases=2_000, requests=20) if options.quick else {}
+        results["monitor"] = monitor.bench_monitor(f"sqlite:///{workdir / 'monitor.sqlite3'}", **monitor_store)
+        with postgres_schema("benchmonitor", options.postgres) as url:
+            if url:
+                results["monitor_postgresql"] = monitor.bench_monitor(url, **monitor_store)
         sizes = [1_000, 2_000] if options.quick else [1_000, 10_000]
         results["scale"] = bench_scale(f"sqlite:///{workdir / 'scale.sqlite3'}", sizes)
         with postgres_schema("bench", options.postgres) as url:
@@ -352,6 +360,9 @@ def print_table(results: dict[str, Any]) -> None:
                 label = f"GET / inbox, {who.replace('_', ' ')} ({row['tasks']} tasks), {database} (p50/p95 ms)"
                 print(f"{label:<58} {str(row['p50']) + '/' + str(row['p95']):>14} "
                       f"{'<= ' + str(int(row['target_ms'])):>10}  {row['met']}")
+    from tests.bench import monitor
+
+    monitor.print_rows(results)
     for database, key in (("SQLite", "scale"), ("PostgreSQL", "scale_postgresql")):
         for size_key, row in results.get(key, {}).items():
             inbox, sweep = row["inbox_case_level_user_ms"], row["timer_sweep_nothing_due_ms"]
