@@ -335,19 +335,8 @@ class Case:
     def _accountable(self, timer: Any) -> tuple[str, ...]:
         """For a deadline (a `milestone` timer, or one whose notices escalate), the roles answerable for it: the
         role of the step it watches and the roles its notices go to; () for a plain reminder."""
-        spec = timer.task_spec
-        notified: list[str] = []
-        escalates = False
-        following = list(spec.outputs)
-        while following:
-            step = following.pop(0)
-            props = properties(step)
-            if not props.get("notify"):
-                continue
-            notified.append(props["notify"])
-            escalates = escalates or props.get("notice") == "escalation"
-            following.extend(step.outputs)
-        if not (escalates or properties(spec).get("milestone")):
+        notified, deadline = notices_after(timer.task_spec)
+        if not deadline:
             return ()
         watched = _watched(timer) or _met_when(timer)
         role = self.catalogue.role_for_lane(watched.task_spec.lane) if watched is not None else None
@@ -374,6 +363,23 @@ class Case:
             if variable and any(variable in t.data for t in self.workflow.get_tasks(state=TaskState.COMPLETED)):
                 found.add(timer_id)
         return found
+
+
+def notices_after(spec: Any) -> tuple[list[str], bool]:
+    """The roles a timer's notices go to, in flow order, and whether it keeps a deadline (a `milestone`, or notices
+    that escalate)."""
+    notified: list[str] = []
+    escalates = False
+    following = list(spec.outputs)
+    while following:
+        step = following.pop(0)
+        props = properties(step)
+        if not props.get("notify"):
+            continue
+        notified.append(props["notify"])
+        escalates = escalates or props.get("notice") == "escalation"
+        following.extend(step.outputs)
+    return notified, escalates or bool(properties(spec).get("milestone"))
 
 
 def _watched(timer: Any) -> Any:

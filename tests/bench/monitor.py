@@ -30,6 +30,7 @@ from engine.monitoring import caselist, casemonitor, dashboards
 from engine.store.models import AppUser, RoleAssignment, StepTime, Task, Timer
 from engine.store.models import Case as CaseRow
 from engine.workflow.deadlines import week_of
+from engine.workflow.runtime import notices_after
 from engine.workflow.specs import properties
 from tests.bench.pages import (
     ADMIN,
@@ -130,18 +131,7 @@ class Shape:
 
 def _answerable(spec: Any, scoped_roles: set[str]) -> tuple[str | None, bool]:
     """The roles a timer's notices go to when it is a deadline (a milestone, or notices that escalate)."""
-    notified: list[str] = []
-    escalates = False
-    following = list(spec.outputs)
-    while following:
-        step = following.pop(0)
-        props = properties(step)
-        if not props.get("notify"):
-            continue
-        notified.append(props["notify"])
-        escalates = escalates or props.get("notice") == "escalation"
-        following.extend(step.outputs)
-    deadline = escalates or bool(properties(spec).get("milestone"))
+    notified, deadline = notices_after(spec)
     roles = list(dict.fromkeys(notified)) or ["lscb_administrator"]
     return (" ".join(roles) if deadline else None), bool(set(roles) & scoped_roles)
 
