@@ -244,7 +244,7 @@ def _demo_passwords(services: Services) -> None:
 
 def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
     """Start the web app and the timer worker in the background."""
-    from web import create_app
+    from web import create_app, freeze_startup_heap
 
     if not demo:
         config.refuse_unsafe_production()
@@ -268,6 +268,7 @@ def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
     if mail.transport == "file":
         print(f"e-mail about work is written to {mail.directory} as .eml files")
     app = create_app(services)
+    freeze_startup_heap()
     print(f"the app answers on http://{args.host}:{args.port}/  (sign in there; Ctrl-C stops it)", flush=True)
     app.run(host=args.host, port=args.port, debug=False, use_reloader=False)
     return 0

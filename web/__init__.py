@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import secrets
 from pathlib import Path
 from typing import Any
@@ -65,3 +66,11 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
         return response
 
     return app
+
+
+def freeze_startup_heap() -> None:
+    """Move everything loaded at start-up (modules, specs, caches) out of the garbage collector's reach (gc.freeze),
+    so a full collection scans only what requests leave behind: about 1 ms instead of 80-110 ms, which put the
+    administrator inbox's p95 over its 50 ms target (issue 12). Call once the app is built, before serving."""
+    gc.collect()
+    gc.freeze()

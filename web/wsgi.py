@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from engine.bootstrap import build_services
-from web import config, create_app
+from web import config, create_app, freeze_startup_heap
 
 config.refuse_unsafe_production()
 _services, _engine = build_services(config.database_url(), config.forms_dir())
 app = create_app(_services)
+freeze_startup_heap()

@@ -184,4 +184,4 @@ def procedures(services: Services, username: str) -> list[str]:
     """The procedures the person's boards' cases run (the heatmap's picker)."""
     boards = monitored(services, username)
     with services.uow() as uow:
-        return list(uow.monitor.choices(boards)["processes"])
+        return uow.monitor.processes(boards)

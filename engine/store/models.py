@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, MetaData, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from engine.store.types import JSONText, UTCDateTime
@@ -129,7 +129,6 @@ class Case(Base):
     board: Mapped[str] = mapped_column(String(100), index=True)
     process_id: Mapped[str] = mapped_column(String(200))
     version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
-    state: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(40), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -147,6 +146,12 @@ class Case(Base):
     facts: Mapped[dict[str, Any] | None] = mapped_column(JSONText())  # what the timetable reads (CaseFacts)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONText())  # an engine step that failed: element, message
     suspended_at: Mapped[datetime | None]
+    # Last (revision 0008): SQLite stores a row's columns in order, so every column after this blob would be read
+    # by following its overflow pages; the case list reads thousands of rows and never the state.
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+READY = text("state = 'ready'")  # the partial indexes over ready steps only (revision 0008)
 
 
 class Task(Base):
@@ -156,8 +161,9 @@ class Task(Base):
     __table_args__ = (
         Index("ix_task_role_state", "role", "state"),
         Index("ix_task_case_id_state", "case_id", "state"),
-        Index("ix_task_state_name", "state", "name"),  # the monitor: cases at a step, the heatmap
-        Index("ix_task_state_agency", "state", "agency"),
+        # The monitor: cases at a step, the heatmap, cases with an agency's work (ready steps only).
+        Index("ix_task_ready_name", "name", "case_id", "title", sqlite_where=READY, postgresql_where=READY),
+        Index("ix_task_ready_agency", "agency", "case_id", sqlite_where=READY, postgresql_where=READY),
         Index("ix_task_claimed_by", "claimed_by"),
     )
 

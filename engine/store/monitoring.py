@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, func, insert, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, delete, func, insert, literal, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from engine.ports import CaseQuery, CaseSummary, SavedFilterRecord, StepSnapshot, TimerRow
@@ -19,6 +19,11 @@ SUMMARY = (Case.id, Case.reference, Case.board, Case.process_id, Case.version_id
            Case.created_at, Case.updated_at, Case.error)
 ORDER = {"reference": Case.reference, "created": Case.created_at, "updated": Case.updated_at,
          "due": Case.next_due_at, "step": Case.step, "state": Case.status, "week": Case.clock_started_at}
+
+
+# Inline, not a bound parameter: only then can SQLite's planner (and PostgreSQL's generic plans) use the partial
+# indexes over ready steps (revision 0008).
+READY = Task.state == literal("ready", literal_execute=True)
 
 
 def _summary(row: Any) -> CaseSummary:
@@ -55,11 +60,10 @@ class SqlMonitorRepository:
             where += [Case.status == "open", Case.error.is_(None)]
         elif q.state:
             where.append(Case.status == q.state)
-        ready = [Task.case_id == Case.id, Task.state == "ready"]
         if q.step:
-            where.append(Case.id.in_(select(Task.case_id).where(Task.state == "ready", Task.name == q.step)))
+            where.append(Case.id.in_(select(Task.case_id).where(READY, Task.name == q.step)))
         if q.agency:
-            where.append(Case.id.in_(select(Task.case_id).where(Task.state == "ready", Task.agency == q.agency)))
+            where.append(Case.id.in_(select(Task.case_id).where(READY, Task.agency == q.agency)))
         if q.overdue:
             where.append(Case.next_due_at < now)
         if q.plan == "behind":
@@ -70,10 +74,10 @@ class SqlMonitorRepository:
             anchor = func.coalesce(Case.clock_started_at, Case.created_at)
             where += [anchor >= now - timedelta(weeks=q.week), anchor < now - timedelta(weeks=q.week - 1)]  # week_of
         if q.assignee:
-            where.append(or_(
-                exists().where(*ready, Task.claimed_by == q.assignee),
-                Case.id.in_(select(RoleAssignment.case_id).where(RoleAssignment.username == q.assignee,
-                                                                 RoleAssignment.case_id.is_not(None)))))
+            where.append(Case.id.in_(union(
+                select(Task.case_id).where(READY, Task.claimed_by == q.assignee),
+                select(RoleAssignment.case_id).where(RoleAssignment.username == q.assignee,
+                                                     RoleAssignment.case_id.is_not(None)))))
         return where
 
     def case_page(self, query: CaseQuery, now: datetime) -> tuple[Sequence[CaseSummary], int]:
@@ -103,15 +107,20 @@ class SqlMonitorRepository:
             .order_by(ProcessVersion.id))]
         on_board = select(Case.id).where(reach)
         found["steps"] = [tuple(r) for r in self.session.execute(
-            select(Task.name, func.min(Task.title)).where(Task.state == "ready", Task.case_id.in_(on_board))
+            select(Task.name, func.min(Task.title)).where(READY, Task.case_id.in_(on_board))
             .group_by(Task.name).order_by(func.min(Task.title)))]
         found["agencies"] = list(self.session.scalars(
-            select(Task.agency).where(Task.state == "ready", Task.agency.is_not(None), Task.case_id.in_(on_board))
+            select(Task.agency).where(READY, Task.agency.is_not(None), Task.case_id.in_(on_board))
             .distinct().order_by(Task.agency)))
         found["assignees"] = list(self.session.scalars(
             select(RoleAssignment.username).where(RoleAssignment.case_id.in_(on_board)).distinct()
             .order_by(RoleAssignment.username)))
         return found
+
+    def processes(self, boards: tuple[str, ...] | None) -> list[str]:
+        """The procedures the cases of these boards run, by id."""
+        return list(self.session.scalars(
+            select(Case.process_id).where(_reach(boards)).distinct().order_by(Case.process_id)))
 
     def open_clocks(self, boards: tuple[str, ...] | None
                     ) -> Sequence[tuple[datetime, datetime | None, int | None, datetime | None]]:
@@ -134,11 +143,15 @@ class SqlMonitorRepository:
                 select(rag, func.count()).select_from(Timer).join(Case, Case.id == Timer.case_id).where(*where)
                 .group_by(rag)):
             counts[colour] = count
-        stmt = (select(Timer, Case.reference, Case.board).join(Case, Case.id == Timer.case_id).where(*where)
-                .order_by(case((missed, 0), else_=1), Timer.due_at, Timer.id).limit(limit))
-        rows = [(TimerRow(t.id, t.case_id, t.name, t.due_at, t.fired_at, t.title, t.agency,
-                          tuple((t.accountable or "").split()), t.settled_at), reference, board)
-                for t, reference, board in self.session.execute(stmt)]
+        rows: list[tuple[TimerRow, str, str]] = []
+        for which in (missed, pending):  # two queries, each walking the due-date index, rather than one sort
+            if len(rows) >= limit:
+                break
+            stmt = (select(Timer, Case.reference, Case.board).join(Case, Case.id == Timer.case_id)
+                    .where(*where, which).order_by(Timer.due_at, Timer.id).limit(limit - len(rows)))
+            rows += [(TimerRow(t.id, t.case_id, t.name, t.due_at, t.fired_at, t.title, t.agency,
+                               tuple((t.accountable or "").split()), t.settled_at), reference, board)
+                     for t, reference, board in self.session.execute(stmt)]
         return rows, counts
 
     def workload(self, boards: tuple[str, ...] | None, now: datetime
@@ -147,7 +160,7 @@ class SqlMonitorRepository:
         overdue = func.sum(case((Task.due_at < now, 1), else_=0))
         stmt = (select(Task.claimed_by, Task.role, Task.agency, func.count(), overdue)
                 .join(Case, Case.id == Task.case_id)
-                .where(Task.state == "ready", _reach(boards), Case.status == "open")
+                .where(READY, _reach(boards), Case.status == "open")
                 .group_by(Task.claimed_by, Task.role, Task.agency))
         return [(by, role, agency, int(n), int(late or 0)) for by, role, agency, n, late in self.session.execute(stmt)]
 
@@ -158,7 +171,7 @@ class SqlMonitorRepository:
             where.append(Case.board == board)
         found: dict[str, int] = {}
         tasks = (select(Task.name, func.count(func.distinct(Task.case_id))).join(Case, Case.id == Task.case_id)
-                 .where(Task.state == "ready", *where).group_by(Task.name))
+                 .where(READY, *where).group_by(Task.name))
         timers = (select(Timer.name, func.count(func.distinct(Timer.case_id))).join(Case, Case.id == Timer.case_id)
                   .where(Timer.fired_at.is_(None), *where).group_by(Timer.name))
         for name, count in [*self.session.execute(tasks), *self.session.execute(timers)]:

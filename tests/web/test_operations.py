@@ -238,3 +238,17 @@ def test_metrics_and_health_need_no_sign_in(app: Flask) -> None:
 
     assert client.get("/metrics").status_code == 200
     assert client.get("/health").status_code == 503  # answered, not sent to the sign-in page
+
+
+def test_the_production_entry_points_freeze_what_start_up_loaded_out_of_the_garbage_collectors_reach() -> None:
+    import gc
+
+    from web import freeze_startup_heap
+
+    sources = [(ROOT / "web" / "wsgi.py").read_text(), (ROOT / "run.py").read_text()]
+    assert all("freeze_startup_heap()" in source for source in sources)
+    try:
+        freeze_startup_heap()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
