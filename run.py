@@ -360,7 +360,42 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("reproject", help="write the monitor's view of cases started before it existed")
     s = sub.add_parser("worker")
     s.add_argument("--poll", type=float, default=1.0)
+    s = sub.add_parser("leak-scan", help="scan files for what a case's anonymisation key says is identifying")
+    s.add_argument("--key", required=True, help="the case's anonymisation key (JSON)")
+    s.add_argument("files", nargs="+", metavar="FILE", help=".docx, .odt, .pdf, .html, .csv, .eml, .zip or text")
     return p
+
+
+def cmd_leak_scan(args: argparse.Namespace) -> int:
+    """One line per finding on standard output; exit 1 when anything leaks, 2 when a file or the key cannot be
+    read, 0 when every file is clean. No line ever contains the identifying text itself."""
+    from engine.documents.key import load_key
+    from engine.documents.leakscan import ScanError, scan_files
+
+    try:
+        key = load_key(Path(args.key).read_bytes())
+    except OSError as exc:
+        print(f"run.py leak-scan: cannot read the key {args.key}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except InvalidSubmission as exc:
+        print(f"run.py leak-scan: the key {args.key} cannot be used:", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error.field}: {error.message}", file=sys.stderr)
+        return 2
+    findings = unreadable = 0
+    for result in scan_files([Path(f) for f in args.files], key):
+        if isinstance(result, ScanError):
+            unreadable += 1
+            print(f"cannot scan {result}", file=sys.stderr)
+            continue
+        findings += 1
+        print(result.line(), flush=False)
+    print(f"{findings} finding{'s' if findings != 1 else ''} in {len(args.files)} file"
+          f"{'s' if len(args.files) != 1 else ''}" + (f"; {unreadable} could not be scanned" if unreadable else ""),
+          file=sys.stderr)
+    if findings:
+        return 1
+    return 2 if unreadable else 0
 
 
 COMMANDS = {
@@ -368,6 +403,7 @@ COMMANDS = {
     "start-case": cmd_start_case, "cases": cmd_cases, "versions": cmd_versions, "tasks": cmd_tasks,
     "complete": cmd_complete, "assign": cmd_assign, "token": cmd_token, "password": cmd_password,
     "fire-timers": cmd_fire_timers, "worker": cmd_worker, "mail": cmd_mail, "reproject": cmd_reproject,
+    "leak-scan": cmd_leak_scan,
 }
 
 
