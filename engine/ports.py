@@ -528,6 +528,113 @@ class OperationsRepository(Protocol):
     def timer_lag(self, bounds: Sequence[float]) -> tuple[list[int], float, int]: ...
 
 
+@dataclass(frozen=True)
+class KeyRecord:
+    """A case's anonymisation key as stored (issue 13's JSON shape) and who last changed it."""
+
+    case_id: int
+    key: dict[str, Any]
+    updated_at: datetime
+    updated_by: str
+    lock_version: int = 1
+
+
+@dataclass(frozen=True)
+class DocumentVersionRecord:
+    """One saved version of a document section (text) or of a whole uploaded .docx."""
+
+    id: int | None
+    case_id: int
+    document: str
+    agency: str
+    section: str
+    number: int
+    kind: str  # text or docx
+    text: str | None
+    data: bytes | None
+    file_name: str | None
+    sha256: str
+    author: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SignOffRecord:
+    """A sign-off bound to the sha256 of the version signed."""
+
+    id: int | None
+    case_id: int
+    document: str
+    agency: str
+    sha256: str
+    role: str
+    username: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ChronologyRecord:
+    """One chronology entry (App. 4) with provenance and flags."""
+
+    id: int | None
+    case_id: int
+    agency: str
+    happened_at: datetime
+    entry: str
+    subject: str = ""
+    source: str = ""
+    account: str = "written"
+    level: str = "entry"
+    seen: bool = False
+    seen_alone: bool = False
+    views: bool = False
+    status: str = ""
+    status_note: str = ""
+    event: str = ""
+    batch: str = ""
+    created_by: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    """An assembled pack: its progress, the scan's findings (never names) and, once released, the zip."""
+
+    id: int | None
+    case_id: int
+    kind: str
+    status: str
+    requested_by: str
+    created_at: datetime
+    total: int = 0
+    done: int = 0
+    findings: dict[str, Any] = field(default_factory=dict)
+    data: bytes | None = None
+    sha256: str | None = None
+    finished_at: datetime | None = None
+
+
+class DocumentRepository(Protocol):
+    """Keys, document versions, sign-offs, chronology entries and releases of cases."""
+
+    def key(self, case_id: int) -> KeyRecord | None: ...
+    def save_key(self, record: KeyRecord, expected_version: int | None) -> KeyRecord: ...
+    def versions(self, case_id: int, document: str | None = None, agency: str | None = None,
+                 with_data: bool = False) -> Sequence[DocumentVersionRecord]: ...
+    def version(self, version_id: int) -> DocumentVersionRecord | None: ...
+    def add_version(self, record: DocumentVersionRecord) -> DocumentVersionRecord: ...
+    def signoffs(self, case_id: int, document: str | None = None,
+                 agency: str | None = None) -> Sequence[SignOffRecord]: ...
+    def add_signoff(self, record: SignOffRecord) -> SignOffRecord: ...
+    def chronology(self, case_id: int, agency: str | None = None) -> Sequence[ChronologyRecord]: ...
+    def add_entries(self, records: Iterable[ChronologyRecord]) -> int: ...
+    def delete_batch(self, case_id: int, batch: str) -> int: ...
+    def releases(self, case_id: int) -> Sequence[ReleaseRecord]: ...
+    def release(self, release_id: int) -> ReleaseRecord | None: ...
+    def add_release(self, record: ReleaseRecord) -> ReleaseRecord: ...
+    def update_release(self, release_id: int, **changes: Any) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: `with uow: ...; uow.commit()`; leaving without commit rolls back."""
 
@@ -545,6 +652,7 @@ class UnitOfWork(Protocol):
     migrations: MigrationRepository
     monitor: MonitorRepository
     operations: OperationsRepository
+    documents: DocumentRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *args: object) -> None: ...

@@ -229,6 +229,102 @@ class SavedFilter(Base):
     created_at: Mapped[datetime]
 
 
+class AnonymisationKeyRow(Base):
+    """A case's anonymisation key (7.4), kept by its LSCB administrator: real names and their pseudonyms."""
+
+    __tablename__ = "anonymisation_key"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    key: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(200))
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+
+class DocumentVersion(Base):
+    """One saved version of a section of a case's document (text written in the app) or of a whole document
+    uploaded as .docx; versions only accumulate, and a sign-off binds to one version's sha256."""
+
+    __tablename__ = "document_version"
+    __table_args__ = (Index("ix_document_version_case_document", "case_id", "document", "agency", "section"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    document: Mapped[str] = mapped_column(String(100))  # the outline's id (forms/documents)
+    agency: Mapped[str] = mapped_column(String(100), default="")  # "" unless one per agency (an IMR)
+    section: Mapped[str] = mapped_column(String(100), default="")  # "" for a whole uploaded document
+    number: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(10))  # text or docx
+    text: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    file_name: Mapped[str | None] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class SignOff(Base):
+    """A sign-off of a document (chief executive, panel, board) bound to the sha256 of the exact version signed."""
+
+    __tablename__ = "signoff"
+    __table_args__ = (Index("ix_signoff_case_document", "case_id", "document", "agency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    document: Mapped[str] = mapped_column(String(100))
+    agency: Mapped[str] = mapped_column(String(100), default="")
+    sha256: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(100))
+    username: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+
+
+class ChronologyEntry(Base):
+    """One entry of an agency's chronology (App. 4) with its provenance and flags."""
+
+    __tablename__ = "chronology_entry"
+    __table_args__ = (Index("ix_chronology_entry_case_happened", "case_id", "happened_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    agency: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(200), default="")  # whose chronology (App. 4 1.4)
+    happened_at: Mapped[datetime]
+    entry: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(300), default="")  # the source document
+    account: Mapped[str] = mapped_column(String(10), default="written")  # written record or later verbal (1.8)
+    level: Mapped[str] = mapped_column(String(12), default="entry")  # entry, significant, critical (1.1)
+    seen: Mapped[bool] = mapped_column(default=False)  # the child was seen (1.8)
+    seen_alone: Mapped[bool] = mapped_column(default=False)  # ... alone (App. 5)
+    views: Mapped[bool] = mapped_column(default=False)  # the child's wishes and feelings sought or expressed
+    status: Mapped[str] = mapped_column(String(16), default="")  # "", substantiated, unsubstantiated (1.7)
+    status_note: Mapped[str] = mapped_column(Text, default="")  # how substantiated / the source
+    event: Mapped[str] = mapped_column(String(100), default="")  # groups accounts of one event (1.6)
+    batch: Mapped[str] = mapped_column(String(64), default="")  # the import it came in
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Release(Base):
+    """An assembled pack (Ofsted/DfE, publication): its progress, what the leak scan found, the zip released."""
+
+    __tablename__ = "document_release"
+    __table_args__ = (Index("ix_document_release_case", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20))  # queued, running, released, refused, failed
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    findings: Mapped[dict[str, Any]]  # {"findings": [lines without names], "problems": [...]}
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
 class WorkerBeat(Base):
     """When each timer worker last finished a sweep (health and metrics read it)."""
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.ports import (
     CaseRepository,
+    DocumentRepository,
     DraftRepository,
     EventRepository,
     MailRepository,
@@ -25,6 +26,7 @@ from engine.ports import (
 )
 from engine.store.casefile import SqlDraftRepository, SqlSubmissionRepository
 from engine.store.db import make_session_factory
+from engine.store.documents import SqlDocumentRepository
 from engine.store.mailbox import SqlMailRepository
 from engine.store.monitoring import SqlMonitorRepository
 from engine.store.operations import SqlOperationsRepository
@@ -62,6 +64,7 @@ class SqlUnitOfWork:
     migrations: MigrationRepository
     monitor: MonitorRepository
     operations: OperationsRepository
+    documents: DocumentRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
@@ -81,6 +84,7 @@ class SqlUnitOfWork:
         self.studio = SqlStudioRepository(session)
         self.migrations = SqlMigrationRepository(session)
         self.monitor = SqlMonitorRepository(session)
+        self.documents = SqlDocumentRepository(session)
         self.operations = SqlOperationsRepository(session)
         return self
 

@@ -27,6 +27,7 @@ class Role:
     owns_procedures: bool = False  # edits its board's procedures in the studio; publishing takes two of them
     monitors: bool = False  # sees the monitor: every case of its board, the dashboards, the exports
     all_boards: bool = False  # ... of every board (a system administrator)
+    keeps_key: bool = False  # keeps the cases' anonymisation keys and releases their documents (7.4)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def load_catalogue(forms_dir: Path) -> Catalogue:
             agency_variable=r.get("agency_variable"), initiator=bool(r.get("initiator", False)),
             administers=bool(r.get("administers", False)), reads_case_file=bool(r.get("reads_case_file", False)),
             owns_procedures=bool(r.get("owns_procedures", False)), monitors=bool(r.get("monitors", False)),
-            all_boards=bool(r.get("all_boards", False)),
+            all_boards=bool(r.get("all_boards", False)), keeps_key=bool(r.get("keeps_key", False)),
         )
         for r in roles_doc["roles"]
     )

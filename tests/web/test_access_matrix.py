@@ -120,6 +120,7 @@ def matrix(scene: Scene) -> dict[tuple[str, str], Rule]:
         Rule("DELETE", f"/api/cases/{case}/people", only(ADMIN, OK, anonymous=401), body=role),
         *studio_rules(case),
         *monitor_rules(case, task),
+        *document_rules(case),
         Rule("POST", "/logout", everyone(SIGN_IN, SIGN_IN)),  # last: it ends the session
     ]
     return {(r.method, r.path): r for r in rules}
@@ -154,6 +155,21 @@ def monitor_rules(case: int, task: str) -> list[Rule]:
         Rule("POST", f"/monitor/cases/{case}/suspend", only(ADMIN, SEE_OTHER), body={}),
         Rule("POST", f"/monitor/cases/{case}/tasks/{task}/skip", only(ADMIN, SEE_OTHER), body={}),
         Rule("POST", f"/monitor/cases/{case}/tasks/{task}/complete", only(ADMIN, INVALID), body={}),
+    ]
+
+
+def document_rules(case: int) -> list[Rule]:
+    """The anonymisation key: its keeper (the Dorset administrator) only; those who see the case are told 403,
+    everyone else 404."""
+    sees_case = (ON_CASE | OWNER) - ADMIN
+
+    def keeper(status: int) -> dict[str, int]:
+        return {**only(ADMIN, status), **{name: 403 for name in sees_case}}
+
+    return [
+        Rule("GET", f"/cases/{case}/key", keeper(OK)),
+        Rule("GET", f"/cases/{case}/key.json", keeper(OK)),
+        Rule("POST", f"/cases/{case}/key", keeper(OK), body={"people-0-real": "", "addresses": ""}),
     ]
 
 
