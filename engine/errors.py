@@ -87,3 +87,14 @@ class WorkflowFailed(EngineError):
     def __init__(self, message: str, element: str | None = None) -> None:
         self.element = element
         super().__init__(message)
+
+
+class AnonymisationFailed(EngineError):
+    """An export was refused: the leak scan found what the case's key says is identifying, or the key is incomplete.
+    `findings` says where (file, part, offset), never what."""
+
+    code = "anonymisation_failed"
+
+    def __init__(self, message: str, findings: list[str]) -> None:
+        self.findings = findings
+        super().__init__(message)

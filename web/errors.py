@@ -6,6 +6,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
+    AnonymisationFailed,
     Conflict,
     EngineError,
     InvalidDiagram,
@@ -17,7 +18,7 @@ from engine.errors import (
 
 STATUS: dict[type[EngineError], int] = {
     NotFound: 404, NotPermitted: 403, Conflict: 409, InvalidSubmission: 422, InvalidDiagram: 422,
-    WorkflowFailed: 422,
+    WorkflowFailed: 422, AnonymisationFailed: 422,
 }
 TITLES = {403: "Not allowed", 404: "Not found", 409: "Someone else got there first", 422: "Please check",
           400: "Bad request", 405: "Not allowed", 500: "Something went wrong"}
@@ -51,6 +52,11 @@ def register(app: Flask) -> None:
                            "Your answers are kept as a draft, and the case is marked for the LSCB administrator, "
                            f"who can retry it once the diagram is fixed. What went wrong: {error}",
                            {"element": error.element})
+        if isinstance(error, AnonymisationFailed):  # nothing was delivered; where, never what
+            if wants_json():
+                return jsonify({"error": error.code, "message": str(error), "details": error.findings}), status
+            return render_template("error.html", status=status, title="Not released: it would identify someone",
+                                   message=str(error), findings=error.findings), status
         if isinstance(error, InvalidDiagram):
             details = [{"code": p.code, "element": p.element, "file": p.file, "message": p.message}
                        for p in error.problems]

@@ -182,8 +182,8 @@ def _odf_text(node: etree._Element) -> str:
                 out.append(" " * int(child.get(_q(TEXT, "c"), "1") or 1))
             elif tag in (_q(TEXT, "tab"), _q(TEXT, "line-break")):
                 out.append(" ")
-            elif tag in (_q(OFFICE, "annotation"), _q(TEXT, "note")):
-                pass  # read as their own parts
+            elif tag in (_q(OFFICE, "annotation"), _q(TEXT, "note"), _q(SVG, "title"), _q(SVG, "desc")):
+                pass  # read as their own parts (comments, notes, alt text)
             else:
                 walk(child)
             if child.tail:
@@ -235,7 +235,7 @@ def _odt(file: str, archive: zipfile.ZipFile, depth: int) -> Iterator[Part]:
                 for node in root.iter(tag):
                     if node.text and node.text.strip():
                         yield Part(file, "alt text", node.text)
-            if default == "other part":
+            if default == "other part" and name != "styles.xml":  # styles: its paragraphs are read above
                 yield from _all_text(file, "other part", root)
         elif not name.endswith((".png", ".jpg", ".jpeg", ".gif", ".svm", ".wmf", ".emf")) and name != "mimetype":
             yield from parts_of(f"{file}/{name}", data, depth + 1)

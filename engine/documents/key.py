@@ -10,6 +10,7 @@ leak scan looks for too (RELIABILITY.md T-L1 lists NHS numbers).
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -92,6 +93,13 @@ def _texts(value: Any, where: str, errors: list[FieldError]) -> tuple[str, ...]:
     return tuple(v for v in found if v)
 
 
+def _plain(name: str) -> list[str]:
+    """A name's words in lower case without accents (to compare a pseudonym with the real name)."""
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    return [w for w in "".join(c for c in folded if not unicodedata.combining(c)).replace("-", " ").split()
+            if len(w) > 1]
+
+
 def _person(raw: Any, n: int, errors: list[FieldError]) -> Person | None:
     """One person of the key, or None (with errors) when it cannot be read."""
     where = f"people.{n}"
@@ -107,8 +115,11 @@ def _person(raw: Any, n: int, errors: list[FieldError]) -> Person | None:
     kind = _text(raw.get("kind") or "family", f"{where}.kind", errors)
     if kind not in KINDS:
         errors.append(FieldError(f"{where}.kind", f"Must be one of {', '.join(KINDS)}."))
-    return Person(real=_text(raw.get("real"), f"{where}.real", errors, required=True),
-                  pseudonym=_text(raw.get("pseudonym"), f"{where}.pseudonym", errors),
+    real = _text(raw.get("real"), f"{where}.real", errors, required=True)
+    pseudonym = _text(raw.get("pseudonym"), f"{where}.pseudonym", errors)
+    if real and pseudonym and set(_plain(real)) & set(_plain(pseudonym)):
+        errors.append(FieldError(f"{where}.pseudonym", "A pseudonym must not contain any part of the real name."))
+    return Person(real=real, pseudonym=pseudonym,
                   aliases=_texts(raw.get("aliases"), f"{where}.aliases", errors), dob=dob,
                   role=_text(raw.get("role"), f"{where}.role", errors), kind=kind,
                   nhs=_texts(raw.get("nhs"), f"{where}.nhs", errors))

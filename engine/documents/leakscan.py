@@ -104,8 +104,9 @@ def fold(text: str) -> tuple[str, list[int]]:
 
 
 def _words(text: str) -> list[str]:
-    """A name's words, folded (hyphens split words: "Carter-Blake" is two)."""
-    return [w for w in re.split(r"[\s\-]+", fold(text)[0]) if w]
+    """A name's words, folded, without punctuation other than apostrophes (hyphens split words: "Carter-Blake" is
+    two; "(Dorset," is "dorset")."""
+    return [w.strip("'") for w in re.split(r"[^\w']+", fold(text)[0]) if w.strip("'")]
 
 
 def _phrase(words: list[str]) -> str:
@@ -225,9 +226,10 @@ def _patterns(key: AnonymisationKey, rules: Collection[str]) -> list[_Pattern]:
 
 
 def _permitted(key: AnonymisationKey) -> re.Pattern[str] | None:
-    """The full names of the officials who may be named (with a middle initial or title between, or surname
-    first), as one regex over folded text."""
-    phrases: list[str] = []
+    """What may be written: the full names of the officials who may be named (with a middle initial or title
+    between, or surname first) and the pseudonyms themselves ("Referrer 1" for Rita Referrer), as one regex over
+    folded text."""
+    phrases: list[str] = [_phrase(_words(p.pseudonym)) for p in key.people if _words(p.pseudonym)]
     for official in key.permitted:
         words = _words(official.name)
         if not words:

@@ -60,7 +60,7 @@ def test_the_key_is_incomplete_until_everyone_holding_a_role_on_the_case_has_a_p
     state = save_key(services, "adam", case_id, unnamed, expected_version=1)
     assert state.missing == ("person 2 (professional, referrer) has no pseudonym",)
     named = {**KEY, "people": [*KEY["people"], {"real": "Rita Referrer", "kind": "professional",
-                                                 "role": "referrer", "pseudonym": "Referrer 1"}]}
+                                                 "role": "referrer", "pseudonym": "Professional R"}]}
     assert save_key(services, "adam", case_id, named, expected_version=2).missing == ()
 
 

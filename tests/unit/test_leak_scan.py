@@ -165,3 +165,13 @@ def test_the_command_line_exits_1_on_a_leak_0_when_clean_and_2_on_a_bad_key(tmp_
     bad.write_text('{"people": [{"kind": "child"}]}')
     refused = scan("--key", str(bad), str(clean))
     assert refused.returncode == 2 and "people.0.real: Required." in refused.stderr
+
+
+def test_a_pseudonym_may_not_carry_the_real_name_and_a_pseudonym_in_a_document_is_not_a_finding() -> None:
+    with pytest.raises(InvalidSubmission) as refused:
+        key_from_json({"people": [{"real": "Rita Referrer", "kind": "professional", "pseudonym": "Referrer 1"}]})
+    assert refused.value.errors[0].field == "people.0.pseudonym"
+    key = key_from_json({"people": [{"real": "Rita Marsh", "kind": "professional", "pseudonym": "Referrer 1"},
+                                    {"real": "Jo Referrer", "kind": "family", "pseudonym": "Uncle"}]})
+    assert scan_text("Referrer 1 visited the uncle.", key) == []  # a pseudonym, written as such
+    assert [rule for _o, rule, _w in scan_text("Mr Referrer visited.", key)] == ["surname"]

@@ -1,0 +1,1 @@
+"""The leak-scan corpus of RELIABILITY.md T-L1 and its tests."""
