@@ -14,7 +14,7 @@ from tests.web.conftest import Browser
 KEY = {"case": "x", "people": [
     {"real": "Tayla Quist", "aliases": ["Tay"], "dob": "2015-11-23", "role": "subject", "kind": "child",
      "pseudonym": "Child A"},
-    {"real": "Referring professional (Dorset, demo)", "aliases": [], "role": "referrer", "kind": "professional",
+    {"real": "Augustin Jessop", "aliases": [], "role": "referrer", "kind": "professional",
      "pseudonym": "Referrer 1"}],
     "addresses": ["7 Larkspur Crescent, Wareham BH20 4QT"],
     "permitted": [{"name": "Carol Chairwoman", "role": "LSCB Chair"}]}
@@ -33,11 +33,11 @@ def test_the_administrator_fills_the_key_as_a_form_and_is_told_what_still_blocks
     case_page = browser.client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert f'href="/cases/{case_id}/key"' in case_page
     page = browser.client.get(f"/cases/{case_id}/key").get_data(as_text=True)
-    assert "Referring professional (Dorset, demo)" in page  # the referrer, offered as a row to key
+    assert "Augustin Jessop" in page  # the referrer, offered as a row to key
     saved = browser.post(f"/cases/{case_id}/key", {
         "people-0-real": "Tayla Quist", "people-0-aliases": "Tay, Tay-Tay", "people-0-dob": "2015-11-23",
         "people-0-role": "subject", "people-0-kind": "child", "people-0-pseudonym": "Child A",
-        "people-1-real": "Referring professional (Dorset, demo)", "people-1-role": "referrer",
+        "people-1-real": "Augustin Jessop", "people-1-role": "referrer",
         "people-1-kind": "professional", "people-1-pseudonym": "",
         "addresses": "7 Larkspur Crescent, Wareham BH20 4QT\n",
         "permitted-0-name": "Carol Chairwoman", "permitted-0-role": "LSCB Chair", "version": ""})
