@@ -36,6 +36,15 @@ def day(value: Any) -> str:
     return local.strftime("%d %b %Y")
 
 
+def moment_words(value: Any) -> str:
+    """A date and time as people read it ('25 Dec 2026 14:05'), the time left out at midnight (a date alone)."""
+    moment = _moment(value)
+    if moment is None:
+        return str(value or "")
+    local = moment.astimezone(time_zone()) if moment.tzinfo else moment
+    return local.strftime("%d %b %Y") + ("" if (local.hour, local.minute) == (0, 0) else local.strftime(" %H:%M"))
+
+
 def off_day(value: Any) -> str:
     """Why the date is not a working day ('Sunday', 'Christmas Day'), or ''."""
     moment = _moment(value)
@@ -49,4 +58,5 @@ def init_app(app: Flask, agency_name: Callable[[str | None], str]) -> None:
     app.add_template_filter(agency_name, "agency")
     app.add_template_filter(counted, "counted")
     app.add_template_filter(day, "day")
+    app.add_template_filter(moment_words, "moment")
     app.add_template_filter(off_day, "off_day")

@@ -214,6 +214,20 @@ def _readable(services: Services, uow: UnitOfWork, username: str, case_id: int, 
     return case
 
 
+def chronology_access(services: Services, username: str, case_id: int) -> tuple[bool, tuple[str, ...], bool]:
+    """What the person may do with the case's chronology: read every agency's (the merge), the agencies they add
+    for (their own; every agency for the LSCB administrator), and whether they keep the key (so export)."""
+    with services.uow() as uow:
+        case = readable_case(uow, case_id, username)
+        assignments = uow.people.assignments_of(username)
+        keeper = keeps_key(services, uow, username, case.board)
+        everything = reads_case_file(assignments, case.board, case.id or 0, None, services.catalogue)
+        own = sorted({a.agency for a in assignments if a.agency and _speaks_for(assignments, case, a.agency,
+                                                                              services.catalogue)})
+    writes = tuple(services.catalogue.agencies) if keeper else tuple(own)
+    return everything, writes, keeper
+
+
 # ------------------------------------------------------------------------------------------------ values
 
 _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
@@ -650,5 +664,6 @@ def export_rows(merged: Merged) -> list[list[str]]:
     return rows
 
 
-__all__ = ["COLUMNS", "EXPORT_HEADINGS", "Account", "Group", "ImportResult", "Merged", "add_entry", "export_rows",
+__all__ = ["COLUMNS", "EXPORT_HEADINGS", "Account", "Group", "ImportResult", "Merged", "add_entry",
+           "chronology_access", "export_rows",
            "import_entries", "merge", "merged", "undo_import"]

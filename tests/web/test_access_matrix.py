@@ -166,7 +166,14 @@ def document_rules(case: int) -> list[Rule]:
     def keeper(status: int) -> dict[str, int]:
         return {**only(ADMIN, status), **{name: 403 for name in sees_case}}
 
+    def readers(status: int, others: int = 403) -> dict[str, int]:
+        return {**only(ON_CASE, status), **{name: others for name in OWNER}}
+
     return [
+        Rule("GET", f"/cases/{case}/chronology", readers(OK)),  # IMR authors read their own agency's only
+        Rule("POST", f"/cases/{case}/chronology/import", readers(SEE_OTHER), body={}),  # no file: told, nothing done
+        Rule("POST", f"/cases/{case}/chronology/undo", only(set(), OK), body={}),  # no such import: 404 to all
+        Rule("GET", f"/cases/{case}/chronology.csv", keeper(INVALID)),  # no key kept yet: nothing can leave
         Rule("GET", f"/cases/{case}/key", keeper(OK)),
         Rule("GET", f"/cases/{case}/key.json", keeper(OK)),
         Rule("POST", f"/cases/{case}/key", keeper(OK), body={"people-0-real": "", "addresses": ""}),
