@@ -93,3 +93,14 @@ def _root_id(root: etree._Element) -> str | None:
     """The root element's id, when it is a plain short one a modeler shows."""
     ident = root.get("id")
     return ident if isinstance(ident, str) and len(ident) <= 200 else None
+
+
+def parse_document_xml(data: bytes) -> etree._Element:
+    """Parse one XML part of an office document (Word, OpenDocument) with the hardened parser; ValueError when it
+    declares a DOCTYPE or entities, or is not well-formed."""
+    if b"<!doctype" in data[:4096].lower() or b"<!entity" in data[:8192].lower():
+        raise ValueError("declares a DOCTYPE or entities, which documents never need")
+    try:
+        return etree.fromstring(data, parser=hardened_parser())
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f"not well-formed XML ({exc})") from None
