@@ -57,8 +57,8 @@ def _replace(paragraph: Paragraph, scanner: Scanner) -> int:
     return len(hits)
 
 
-def pseudonymise_docx(data: bytes, scanner: Scanner, author: str = "LSCB") -> tuple[bytes, int]:
-    """The document with its identifiers replaced, and how many were."""
+def pseudonymise_docx(data: bytes, scanner: Scanner, author: str) -> tuple[bytes, int]:
+    """The document with its identifiers replaced, and how many were; its properties name `author` (the board)."""
     document = docx.Document(io.BytesIO(data))
     count = 0
     containers: list[Any] = [document]

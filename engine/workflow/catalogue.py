@@ -28,6 +28,7 @@ class Role:
     monitors: bool = False  # sees the monitor: every case of its board, the dashboards, the exports
     all_boards: bool = False  # ... of every board (a system administrator)
     keeps_key: bool = False  # keeps the cases' anonymisation keys and releases their documents (7.4)
+    named: bool = False  # never anonymised in documents (7.4, 16.1, 19.2): the key's permitted officials
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ def load_catalogue(forms_dir: Path) -> Catalogue:
             administers=bool(r.get("administers", False)), reads_case_file=bool(r.get("reads_case_file", False)),
             owns_procedures=bool(r.get("owns_procedures", False)), monitors=bool(r.get("monitors", False)),
             all_boards=bool(r.get("all_boards", False)), keeps_key=bool(r.get("keeps_key", False)),
+            named=bool(r.get("named", False)),
         )
         for r in roles_doc["roles"]
     )

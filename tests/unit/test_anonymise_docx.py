@@ -38,7 +38,7 @@ def imr() -> bytes:
 def test_names_split_across_runs_are_replaced_and_the_scan_then_finds_nothing() -> None:
     scanner = Scanner(KEY)
     assert scanner.scan_bytes("imr.docx", imr())  # leaky before
-    cleaned, count = pseudonymise_docx(imr(), scanner)
+    cleaned, count = pseudonymise_docx(imr(), scanner, "LSCB")
     document = docx.Document(io.BytesIO(cleaned))
     first = document.paragraphs[0]
     assert first.text == ("On 1 May Child A’s social worker Social Worker 1 visited [address removed].")

@@ -15,7 +15,6 @@ from web.auth import login_required, services
 bp = Blueprint("documents", __name__)
 KINDS = (("child", "Child"), ("family", "Family member"), ("professional", "Professional"))
 SPARE_ROWS = 3
-OFFICIALS = ("LSCB Chair", "SCR Panel Chair", "Overview author")  # 7.4, 16.1, 19.2: the three who may be named
 
 
 @bp.app_context_processor
@@ -71,7 +70,7 @@ def _page(state: keys.KeyState, raw: dict[str, Any] | None = None, errors: list[
                  for name, title in state.professionals if name.casefold() not in keyed]
     permitted = list(shown.get("permitted") or [])
     if not permitted:
-        permitted = [{"name": "", "role": role} for role in OFFICIALS]
+        permitted = [{"name": "", "role": r.title} for r in services().catalogue.roles if r.named]
     return render_template("documents/key.html", state=state, people=people, suggested=suggested,
                            spare=SPARE_ROWS, permitted=permitted, addresses=shown.get("addresses") or [],
                            kinds=KINDS, errors=errors or []), status
