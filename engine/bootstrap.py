@@ -21,5 +21,6 @@ def build_services(database_url: str, forms_dir: Path, clock: Clock | None = Non
     if migrate:
         init_db(engine)
     services = Services(uow=uow_factory(engine), catalogue=load_catalogue(forms_dir),
-                        forms=lambda: read_forms(forms_dir), clock=clock or SystemClock())
+                        forms=lambda: read_forms(forms_dir), clock=clock or SystemClock(),
+                        documents_dir=forms_dir / "documents")
     return services, engine

@@ -98,3 +98,11 @@ class AnonymisationFailed(EngineError):
     def __init__(self, message: str, findings: list[str]) -> None:
         self.findings = findings
         super().__init__(message)
+
+
+class InvalidOutline(EngineError):
+    """A document outline or the glossary (forms/documents) was refused: the message names the file and the place."""
+
+
+class ConversionFailed(EngineError):
+    """LibreOffice or poppler is missing, timed out, or produced no PDF; the message says which and what to do."""

@@ -8,8 +8,10 @@ from werkzeug.exceptions import HTTPException
 from engine.errors import (
     AnonymisationFailed,
     Conflict,
+    ConversionFailed,
     EngineError,
     InvalidDiagram,
+    InvalidOutline,
     InvalidSubmission,
     NotFound,
     NotPermitted,
@@ -19,9 +21,11 @@ from engine.errors import (
 STATUS: dict[type[EngineError], int] = {
     NotFound: 404, NotPermitted: 403, Conflict: 409, InvalidSubmission: 422, InvalidDiagram: 422,
     WorkflowFailed: 422, AnonymisationFailed: 422,
+    InvalidOutline: 500, ConversionFailed: 503,
 }
 TITLES = {403: "Not allowed", 404: "Not found", 409: "Someone else got there first", 422: "Please check",
-          400: "Bad request", 405: "Not allowed", 500: "Something went wrong"}
+          400: "Bad request", 405: "Not allowed", 500: "Something went wrong",
+          503: "Not available just now"}
 
 
 def wants_json() -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from engine.casework.combining import Combiner
 from engine.clock import Clock
@@ -22,6 +23,7 @@ class Services:
     clock: Clock
     _compiled: dict[int, CompiledProcess] = field(default_factory=dict)
     writers: Combiner = field(default_factory=Combiner)  # completions of one case arriving together, written together
+    documents_dir: Path | None = None  # the document outlines (forms/documents), read by engine.documents.library
 
     def compiled(self, version: VersionRecord) -> CompiledProcess:
         """The compiled specs of a stored version (parsed once per process, then cached)."""
