@@ -156,10 +156,19 @@ class Words:
             return SignatureBlock(self.seen(block.heading), tuple((self.seen(a), self.seen(b)) for a, b in block.lines))
         raise TypeError(f"no way to write a {type(block).__name__}")
 
+    def title_page(self, block: Block) -> Block:
+        """A title-page block: like a heading, never expanded (a reference such as "DSCB 2023/07" stays whole;
+        acronyms are spelled out at their first use in the chapters)."""
+        if isinstance(block, Paragraph):
+            return replace(block, text=self.seen(block.text))
+        if isinstance(block, Bullets):
+            return Bullets(tuple(self.seen(i) for i in block.items))
+        return self.block(block)
+
     def document(self, document: Document) -> Document:
         """The whole document read in order: title, title page, then each chapter."""
         title, subtitle = self.seen(document.title), self.seen(document.subtitle)
-        front = tuple(self.block(b) for b in document.front)
+        front = tuple(self.title_page(b) for b in document.front)
         chapters = tuple(Chapter(self.seen(c.heading), tuple(self.block(b) for b in c.blocks), c.page_break_before,
                                  c.landscape) for c in document.chapters)
         return replace(document, title=title, subtitle=subtitle, front=front, chapters=chapters)
