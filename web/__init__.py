@@ -16,7 +16,7 @@ from web.accounts import Passwords, Throttle
 from web.admin import pages as admin
 from web.api import routes as api
 from web.casework import cases, inbox, tasks
-from web.documents import chronology
+from web.documents import authoring, chronology, packs
 from web.documents import pages as documents
 from web.monitor import pages as monitor
 from web.studio import pages as studio
@@ -46,7 +46,7 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
     errors.register(app)
     auth.init_app(app)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, studio.bp, monitor.bp, documents.bp,
-                      chronology.bp, api.bp, ops.bp):
+                      chronology.bp, authoring.bp, packs.bp, api.bp, ops.bp):
         app.register_blueprint(blueprint)
 
     words.init_app(app, services.catalogue.agency_name)

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from engine.casework.services import Services
 from engine.documents.keys import kept_case, scanner_for
 from engine.documents.leakscan import Finding, ScanError, Scanner
-from engine.errors import AnonymisationFailed, NotPermitted
-from engine.ports import CaseRecord, EventRow, ReleaseRecord
+from engine.errors import AnonymisationFailed, EngineError, NotPermitted
+from engine.ports import CaseRecord, EventRow, ReleaseRecord, UnitOfWork
 
 AUDIENCES = ("internal", "external", "public")
 Progress = Callable[[int, int], None]
+# Who may take a file out of a case: the case if so, NotFound or NotPermitted if not (the key's keeper by default).
+Gate = Callable[[Services, UnitOfWork, int, str], CaseRecord]
 
 
 @dataclass(frozen=True)
@@ -81,10 +83,11 @@ def judge(scanner: Scanner, missing: list[str], files: Sequence[Outgoing], publi
 
 
 def release_file(services: Services, username: str, case_id: int, item: Outgoing, route: str,
-                 public: bool = False) -> bytes:
-    """One document through the gate (for its keeper): its bytes, or AnonymisationFailed with nothing delivered."""
+                 public: bool = False, gate: Gate = kept_case) -> bytes:
+    """One document through the gate, for whom `gate` lets take it (the key's keeper unless the caller checks
+    otherwise): its bytes, or AnonymisationFailed with nothing delivered."""
     with services.uow() as uow:
-        case = kept_case(services, uow, case_id, username)
+        case = gate(services, uow, case_id, username)
         digest, refusal = judge(*scanner_for(services, uow, case), [item], public)
         if refusal is None:
             uow.events.append(EventRow(case.id, services.clock.now(), "document_released", username, {
@@ -105,11 +108,22 @@ def zipped(files: Sequence[Outgoing]) -> bytes:
     return out.getvalue()
 
 
+def _stopped(services: Services, release_id: int, status: str, message: str) -> None:
+    """Mark a release that could not be built, with why."""
+    with services.uow() as uow:
+        uow.documents.update_release(release_id, status=status, finished_at=services.clock.now(),
+                                     findings={"message": message, "findings": []})
+        uow.commit()
+
+
 def run_release(services: Services, release: ReleaseRecord, username: str,
-                build: Callable[[Progress], Sequence[Outgoing]]) -> ReleaseRecord:
+                build: Callable[[Progress], Sequence[Outgoing]], public: bool | None = None) -> ReleaseRecord:
     """Build a pack's files, scan each, and keep the zip (released) or the findings (refused), with progress written
-    as it goes so the page can show it."""
+    as it goes so the page can show it. `public` says whether the pack is published (by default: a pack of the
+    kind "publication"). A build the engine refuses (a broken outline, say) leaves the release refused with why;
+    anything else leaves it failed and is raised."""
     release_id = release.id or 0
+    public = release.kind == "publication" if public is None else public
 
     def progress(done: int, total: int) -> None:
         with services.uow() as uow:
@@ -119,14 +133,23 @@ def run_release(services: Services, release: ReleaseRecord, username: str,
     with services.uow() as uow:
         uow.documents.update_release(release_id, status="running")
         uow.commit()
-    files = build(progress)
+    try:
+        files = build(progress)
+    except EngineError as refused:
+        _stopped(services, release_id, "refused", str(refused))
+        return _reread(services, release_id)
+    except Exception as failed:
+        _stopped(services, release_id, "failed", f"The pack could not be built ({type(failed).__name__}); nothing "
+                                                 "was released. The system administrator can see why in the log.")
+        raise
     with services.uow() as uow:
         case = uow.cases.get(release.case_id)
         assert case is not None
         scanner, missing = scanner_for(services, uow, case)
+        key = uow.documents.key(release.case_id)
     refusal: AnonymisationFailed | NotPermitted | None
     try:  # scanned outside any transaction: progress is written as it goes
-        digest, refusal = judge(scanner, missing, files, public=release.kind == "publication",
+        digest, refusal = judge(scanner, missing, files, public=public,
                                 progress=lambda n, total: progress(len(files) + n, 2 * len(files)))
     except NotPermitted as internal:
         digest, refusal = "", internal
@@ -134,7 +157,8 @@ def run_release(services: Services, release: ReleaseRecord, username: str,
         if refusal is None:
             uow.documents.update_release(release_id, status="released", data=zipped(files), sha256=digest,
                                          done=2 * len(files), total=2 * len(files), finished_at=services.clock.now(),
-                                         findings={"files": [f.name for f in files]})
+                                         findings={"files": [f.name for f in files],
+                                                   "key_version": key.lock_version if key else None})
             uow.events.append(EventRow(case.id, services.clock.now(), "pack_released", username, {
                 "kind": release.kind, "files": len(files), "sha256": digest}))
         else:
@@ -144,6 +168,11 @@ def run_release(services: Services, release: ReleaseRecord, username: str,
         uow.commit()
     if isinstance(refusal, AnonymisationFailed):
         record_refusal(services, case, username, f"pack:{release.kind}", files, refusal)
+    return _reread(services, release_id)
+
+
+def _reread(services: Services, release_id: int) -> ReleaseRecord:
+    """A release as stored now."""
     with services.uow() as uow:
         found = uow.documents.release(release_id)
     assert found is not None

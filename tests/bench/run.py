@@ -324,6 +324,10 @@ def main(argv: list[str] | None = None) -> int:
         studio_services = services_on(f"sqlite:///{workdir / 'studio.sqlite3'}")
         results["studio_save"] = studio.bench_validate_on_save(studio_services)
         results["studio_pages"] = studio.bench_pages(studio_services)
+        from tests.bench import pack  # imported here: pack imports this module's helpers
+
+        results["pack"] = pack.bench_pack(services_on(f"sqlite:///{workdir / 'pack.sqlite3'}"),
+                                          rounds=1 if options.quick else 2)
         from tests.bench import together  # imported here: together imports this module's helpers
 
         with postgres_schema("benchtogether", options.postgres) as url:
@@ -382,6 +386,10 @@ def print_table(results: dict[str, Any]) -> None:
         from tests.bench import studio
 
         studio.print_rows(results)
+    if "pack" in results:
+        from tests.bench import pack
+
+        pack.print_row(results["pack"])
     if "eight_at_once_postgresql" in results:
         together.print_row(results["eight_at_once_postgresql"])
 

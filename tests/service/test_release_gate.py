@@ -8,7 +8,6 @@ import io
 import zipfile
 from pathlib import Path
 
-import docx
 import pytest
 
 from engine.authoring.versions import deploy
@@ -19,6 +18,7 @@ from engine.documents.keys import save_key
 from engine.documents.release import Outgoing, release_file, run_release
 from engine.errors import AnonymisationFailed, NotPermitted
 from engine.ports import ReleaseRecord
+from tests.wordfiles import word
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" / "simple.bpmn"
 KEY = {"people": [{"real": "Tayla Quist", "aliases": ["Tay"], "dob": "2015-11-23", "role": "subject",
@@ -43,15 +43,6 @@ def case_with_key(services: Services, key: dict[str, object] | None = KEY) -> in
     return case.id
 
 
-def summary(*paragraphs: str) -> bytes:
-    document = docx.Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
 def refusals(services: Services, case_id: int) -> list[dict[str, object]]:
     with services.uow() as uow:
         return [e.detail for e in uow.events.for_case(case_id) if e.kind == "release_refused"]
@@ -60,14 +51,14 @@ def refusals(services: Services, case_id: int) -> list[dict[str, object]]:
 def test_nothing_leaves_while_the_key_is_incomplete(services: Services) -> None:
     case_id = case_with_key(services, {**KEY, "people": [{"real": "Tayla Quist", "kind": "child"}]})
     with pytest.raises(AnonymisationFailed) as refused:
-        release_file(services, "adam", case_id, Outgoing("summary.docx", summary("Child A was seen.")), "download")
+        release_file(services, "adam", case_id, Outgoing("summary.docx", word("Child A was seen.")), "download")
     assert "person 1 (child) has no pseudonym" in refused.value.findings
     assert len(refusals(services, case_id)) == 1
 
 
 def test_a_planted_name_is_refused_with_where_it_is_but_not_the_name_and_one_audit_event(services: Services) -> None:
     case_id = case_with_key(services)
-    planted = summary("Child A was seen at school.", "Carl Chair chaired.", "Later Tayla said she was hungry.")
+    planted = word("Child A was seen at school.", "Carl Chair chaired.", "Later Tayla said she was hungry.")
     with pytest.raises(AnonymisationFailed) as refused:
         release_file(services, "adam", case_id, Outgoing("executive-summary.docx", planted), "download")
     assert refused.value.code == "anonymisation_failed"
@@ -79,7 +70,7 @@ def test_a_planted_name_is_refused_with_where_it_is_but_not_the_name_and_one_aud
 
 def test_a_clean_document_leaves_with_its_sha256_audited(services: Services) -> None:
     case_id = case_with_key(services)
-    clean = summary("Child A was seen at school by Professional R.", "Carl Chair chaired the panel.")
+    clean = word("Child A was seen at school by Professional R.", "Carl Chair chaired the panel.")
     assert release_file(services, "adam", case_id, Outgoing("summary.docx", clean, "public"), "download",
                         public=True) == clean
     with services.uow() as uow:
@@ -90,7 +81,7 @@ def test_a_clean_document_leaves_with_its_sha256_audited(services: Services) -> 
 def test_an_imr_as_written_is_never_published(services: Services) -> None:
     case_id = case_with_key(services)
     with pytest.raises(NotPermitted):
-        release_file(services, "adam", case_id, Outgoing("imr.docx", summary("x"), "internal"), "download",
+        release_file(services, "adam", case_id, Outgoing("imr.docx", word("x"), "internal"), "download",
                      public=True)
 
 
@@ -104,11 +95,11 @@ def queued(services: Services, case_id: int, kind: str) -> ReleaseRecord:
 
 def test_a_pack_is_released_as_one_zip_with_progress_or_refused_with_its_findings_kept(services: Services) -> None:
     case_id = case_with_key(services)
-    files = [Outgoing("overview.docx", summary("Child A was seen.")), Outgoing("summary.docx", summary("Fine."))]
+    files = [Outgoing("overview.docx", word("Child A was seen.")), Outgoing("summary.docx", word("Fine."))]
     done = run_release(services, queued(services, case_id, "ofsted"), "adam", lambda progress: files)
     assert done.status == "released" and (done.done, done.total) == (4, 4) and done.data is not None
     assert zipfile.ZipFile(io.BytesIO(done.data)).namelist() == ["overview.docx", "summary.docx"]
-    leaky = [*files, Outgoing("synopsis.docx", summary("Tay was hungry."))]
+    leaky = [*files, Outgoing("synopsis.docx", word("Tay was hungry."))]
     refused = run_release(services, queued(services, case_id, "ofsted"), "adam", lambda progress: leaky)
     assert refused.status == "refused" and refused.data is None
     assert refused.findings["findings"] == ["synopsis.docx: body, offset 0: alias of Child A"]

@@ -121,6 +121,8 @@ def matrix(scene: Scene) -> dict[tuple[str, str], Rule]:
         *studio_rules(case),
         *monitor_rules(case, task),
         *document_rules(case),
+        *authoring_rules(case),
+        *pack_rules(case),
         Rule("POST", "/logout", everyone(SIGN_IN, SIGN_IN)),  # last: it ends the session
     ]
     return {(r.method, r.path): r for r in rules}
@@ -180,6 +182,48 @@ def document_rules(case: int) -> list[Rule]:
     ]
 
 
+OUTLINE, SECTION = "overview_report", "analysis"  # the document and section the authoring rows are about
+
+
+def authoring_rules(case: int) -> list[Rule]:
+    """The documents written on a case: all who see the case get the list (of what they may read); the overview
+    report is read by its writers, signers and the case file's readers (here the administrator, who keeps the key and
+    so may also write it) and refused (403) to the others who see the case; nobody here signs it. Refused posts
+    store nothing (no text, no file)."""
+    doc = f"/cases/{case}/documents/{OUTLINE}"
+
+    def writers(status: int) -> dict[str, int]:
+        return {**only(ADMIN, status), **{name: 403 for name in (ON_CASE | OWNER) - ADMIN}}
+
+    return [
+        Rule("GET", f"/cases/{case}/documents", only(ON_CASE | OWNER, OK)),
+        Rule("GET", doc, writers(OK)),
+        Rule("POST", f"{doc}/sections/{SECTION}", writers(INVALID), body={}),  # nothing written: told, nothing kept
+        Rule("POST", f"{doc}/upload", writers(INVALID), body={}),  # no file chosen
+        Rule("POST", f"{doc}/signoff", writers(403), body={}),  # the panel chair and the board sign it
+    ]
+
+
+def pack_rules(case: int) -> list[Rule]:
+    """Packs: their pages are the key's keeper's (the Dorset administrator); the case has no key, so a pack started
+    is refused (its download: 409) and a document exported is refused (422) to those who may read it (the keeper
+    here); those who see the case are told 403, everyone else 404."""
+    sees_case = (ON_CASE | OWNER) - ADMIN
+
+    def keeper(status: int) -> dict[str, int]:
+        return {**only(ADMIN, status), **{name: 403 for name in sees_case}}
+
+    releases = f"/cases/{case}/releases/1"
+    return [
+        Rule("GET", f"/cases/{case}/packs", keeper(OK)),
+        Rule("POST", f"/cases/{case}/packs/ofsted", keeper(SEE_OTHER), body={}),  # before its release is read
+        Rule("GET", releases, keeper(OK)),
+        Rule("GET", f"{releases}.json", keeper(OK)),
+        Rule("GET", f"{releases}/download", keeper(409)),  # refused: nothing to download
+        Rule("GET", f"/cases/{case}/documents/{OUTLINE}/export/docx", keeper(INVALID)),
+    ]
+
+
 # Routes whose effect is to create or end things are checked in their own tests, not here.
 NOT_IN_MATRIX = {("POST", "/login"), ("POST", "/cases/new"), ("POST", "/api/cases")}
 
@@ -194,6 +238,8 @@ def rule_key(method: str, rule: str, scene: Scene) -> tuple[str, str]:
         path = path.replace("<kind>", "csv").replace("<int:filter_id>", "1")
         path = path.replace("/tasks/" + scene.task + "/<action>", "/tasks/" + scene.task + "/skip")
         path = path.replace("<action>", "suspend")
+    path = path.replace("<outline_id>", OUTLINE).replace("<section_id>", SECTION)
+    path = path.replace("<pack_id>", "ofsted").replace("<int:release_id>", "1").replace("<fmt>", "docx")
     return method, path.replace("<int:document_id>", str(scene.police_doc))
 
 

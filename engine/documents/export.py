@@ -1,0 +1,71 @@
+"""One document of a case out, as Word or PDF: built from what the case holds and anonymised (engine/documents/
+build.py), for whoever may read the document, and only through the release gate (the key complete, nothing left
+that the key says identifies someone); a document whose outline sets a length (the synopsis: two sides) is refused
+as a PDF when it runs longer. A refusal delivers nothing and leaves one audit event; a release leaves one with the
+sha256 of what left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from engine.casework.services import Services
+from engine.documents import authoring, pdf
+from engine.documents.build import Planned, built, file_name, gather
+from engine.documents.chronology import LOCAL
+from engine.documents.content import Document
+from engine.documents.library import library
+from engine.documents.packs import read_packs
+from engine.documents.release import Outgoing, release_file
+from engine.errors import NotFound
+from engine.ports import CaseRecord, UnitOfWork
+
+FORMATS = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+           "pdf": "application/pdf"}
+
+
+@dataclass(frozen=True)
+class Exported:
+    """A document that left: its file name, bytes and media type."""
+
+    name: str
+    data: bytes
+    mimetype: str
+
+
+def _case(services: Services, uow: UnitOfWork, case_id: int, username: str) -> CaseRecord:
+    """The case (the caller has already been found to read the document)."""
+    case = uow.cases.get(case_id)
+    if case is None:
+        raise NotFound("no such case")
+    return case
+
+
+def export_document(services: Services, username: str, case_id: int, outline_id: str, agency: str, fmt: str,
+                    zone: tzinfo = LOCAL) -> Exported:
+    """The anonymised document as Word or PDF for someone who may read it, through the release gate
+    (AnonymisationFailed with where each finding is, never what; InvalidSubmission for a PDF over its length)."""
+    if fmt not in FORMATS:
+        raise NotFound(f"no format {fmt!r}")
+    books = library(services)
+    outline = books.outline(outline_id)
+    state = authoring.document_state(services, username, case_id, outline, agency)  # NotFound / NotPermitted
+    filling = read_packs(books, services.catalogue).filling
+    with services.uow() as uow:
+        case = _case(services, uow, case_id, username)
+        material, [item] = gather(services, uow, case, books, filling,
+                                  [Planned(outline, state.agency, outline.audience)], zone)
+    made = built(item, material, books.glossary)
+    outgoing = made.outgoing
+    if fmt == "pdf":
+        data = pdf.to_pdf(outgoing.data)
+        if outline.max_pages is not None:
+            pdf.check_length(made.document or Document(outline.id, outline.title, outline.audience, (),
+                                                       cite=outline.cite), data, outline.max_pages)
+        outgoing = Outgoing(file_name(case, outline, state.agency, "pdf"), data, outgoing.audience)
+    released = release_file(services, username, case_id, outgoing, f"export:{outline.id}:{fmt}", gate=_case)
+    return Exported(outgoing.name, released, FORMATS[fmt])
+
+
+__all__ = ["FORMATS", "Exported", "export_document"]
