@@ -40,7 +40,8 @@ def test_the_administrator_fills_the_key_as_a_form_and_is_told_what_still_blocks
         "people-1-real": "Augustin Jessop", "people-1-role": "referrer",
         "people-1-kind": "professional", "people-1-pseudonym": "",
         "addresses": "7 Larkspur Crescent, Wareham BH20 4QT\n",
-        "permitted-0-name": "Carol Chairwoman", "permitted-0-role": "LSCB Chair", "version": ""})
+        "permitted-0-name": "Carol Chairwoman", "permitted-0-role": "LSCB Chair", "version": "",
+        "people-2-real": "", "people-2-kind": "family", "people-2-pseudonym": ""})  # a spare row left as it was
     text = saved.get_data(as_text=True)
     assert saved.status_code == 200 and "Documents cannot be released yet" in text
     assert "person 2 (professional, referrer) has no pseudonym" in text

@@ -29,17 +29,18 @@ def key_link() -> dict[str, Any]:
     return {"keeps_key": keeps}
 
 
-def _rows(form: Any, prefix: str, fields: tuple[str, ...]) -> list[dict[str, str]]:
-    """The numbered rows a form posts as `<prefix>-<n>-<field>`, blank rows dropped."""
+def _rows(form: Any, prefix: str, fields: tuple[str, ...], chosen: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """The numbered rows a form posts as `<prefix>-<n>-<field>`, blank rows dropped (a row whose only values are
+    `chosen` ones, such as a select that always posts its first option, is blank)."""
     numbers = sorted({int(k.split("-")[1]) for k in form if k.startswith(f"{prefix}-") and k.split("-")[1].isdigit()})
     rows = [{f: form.get(f"{prefix}-{n}-{f}", "").strip() for f in fields} for n in numbers]
-    return [r for r in rows if any(r.values())]
+    return [r for r in rows if any(v for f, v in r.items() if f not in chosen)]
 
 
 def key_from_form(form: Any) -> dict[str, Any]:
     """The key's JSON shape from the page's fields (aliases comma-separated, addresses one per line)."""
     people = []
-    for row in _rows(form, "people", ("real", "aliases", "dob", "role", "kind", "pseudonym")):
+    for row in _rows(form, "people", ("real", "aliases", "dob", "role", "kind", "pseudonym"), chosen=("kind",)):
         people.append({"real": row["real"], "aliases": [a.strip() for a in row["aliases"].split(",") if a.strip()],
                        "dob": row["dob"] or None, "role": row["role"], "kind": row["kind"] or "family",
                        "pseudonym": row["pseudonym"]})
