@@ -7,20 +7,25 @@ sha256 of what left.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import tzinfo
 
 from engine.casework.services import Services
-from engine.documents import authoring, pdf
+from engine.documents import authoring, chronology, pdf
 from engine.documents.build import Planned, built, file_name, gather
 from engine.documents.chronology import LOCAL
 from engine.documents.content import Document
+from engine.documents.keys import kept_case, scanner_for
+from engine.documents.leakscan import pseudonymise
 from engine.documents.library import library
 from engine.documents.packs import read_packs
 from engine.documents.release import Outgoing, release_file
 from engine.errors import NotFound
 from engine.ports import CaseRecord, UnitOfWork
 
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a cell a spreadsheet would run as a formula
 FORMATS = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
            "pdf": "application/pdf"}
 
@@ -68,4 +73,25 @@ def export_document(services: Services, username: str, case_id: int, outline_id:
     return Exported(outgoing.name, released, FORMATS[fmt])
 
 
-__all__ = ["FORMATS", "Exported", "export_document"]
+def _cell(value: str) -> str:
+    """A cell that a spreadsheet will show as text, never run as a formula."""
+    return "'" + value if value.startswith(FORMULA) else value
+
+
+def chronology_csv(services: Services, username: str, case_id: int, health_only: bool = False,
+                   zone: tzinfo = LOCAL) -> Exported:
+    """The merged chronology (or its health sub-merge) as CSV for the key's keeper: every cell put through the key
+    (names replaced by pseudonyms), formula-like cells made text, then the release gate."""
+    merged = chronology.merged(services, username, case_id, health_only=health_only, zone=zone)
+    with services.uow() as uow:
+        scanner, _missing = scanner_for(services, uow, kept_case(services, uow, case_id, username))
+    out = io.StringIO()
+    csv.writer(out).writerows([[_cell(pseudonymise(v, scanner) if v else v) for v in row]
+                               for row in chronology.export_rows(merged)])
+    name = f"{merged.case.reference}-chronology{'-health' if health_only else ''}.csv".replace("/", "-")
+    data = release_file(services, username, case_id, Outgoing(name, out.getvalue().encode("utf-8-sig")),
+                        "chronology.csv")
+    return Exported(name, data, "text/csv; charset=utf-8")
+
+
+__all__ = ["FORMATS", "Exported", "chronology_csv", "export_document"]

@@ -10,6 +10,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 from engine.errors import FieldError, InvalidSubmission
 
 _FORMATS = FormatChecker()
+TYPE_WORDS = {"boolean": "answer yes or no", "string": "enter text", "array": "choose from the list",
+              "object": "fill in each part of this answer", "null": "leave this empty"}
+OTHER_WORDS = {"maxItems": "choose fewer", "uniqueItems": "choose each option only once",
+               "pattern": "this is not in the form asked for", "format": "this is not in the form asked for",
+               "additionalProperties": "this answer has a part the form does not ask for",
+               "const": "this answer is not the one the form needs", "not": "this answer is not allowed here"}
 
 
 def _field_name(path: list[Any], fallback: str) -> str:
@@ -57,7 +63,11 @@ def _plain(error: Any) -> str:
         return "enter a number"
     if kind in ("minimum", "maximum"):
         return f"enter a number {'at least' if kind == 'minimum' else 'at most'} {expected}"
-    return str(error.message)
+    if kind == "type":
+        return TYPE_WORDS.get(next(iter(expected), "") if isinstance(expected, list) else expected,
+                              "this answer is not of the kind the form asks for")
+    # Never jsonschema's own message: it quotes what was typed, and a field may hold a child's name (T-L5).
+    return OTHER_WORDS.get(kind, "this answer is not one the form accepts")
 
 
 def role_assignments(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[tuple[str, str, str]]:

@@ -4,20 +4,17 @@ LSCB administrator exports it through the anonymisation key and the leak scan.""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 
 from engine.documents import chronology
-from engine.documents.release import Outgoing, release_file
+from engine.documents.export import chronology_csv
 from engine.errors import InvalidSubmission, NotPermitted
 from web.auth import login_required, services
 from web.config import time_zone
 
 bp = Blueprint("chronology", __name__)
-FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a cell a spreadsheet would run as a formula
 
 
 @bp.get("/cases/<int:case_id>/chronology")
@@ -70,21 +67,10 @@ def undo(case_id: int) -> Any:
     return redirect(url_for("chronology.show", case_id=case_id)), 303
 
 
-def _cell(value: str) -> str:
-    """A cell that a spreadsheet will show as text, never run as a formula."""
-    return "'" + value if value.startswith(FORMULA) else value
-
-
 @bp.get("/cases/<int:case_id>/chronology.csv")
 @login_required
 def export(case_id: int) -> Any:
     """The merged chronology as CSV, through the case's key and the leak scan (its keeper only)."""
-    merged = chronology.merged(services(), g.user, case_id, health_only=request.args.get("health") == "1",
-                               zone=time_zone())
-    out = io.StringIO()
-    csv.writer(out).writerows([[_cell(v) for v in row] for row in chronology.export_rows(merged)])
-    name = f"{merged.case.reference}-chronology.csv"
-    data = release_file(services(), g.user, case_id, Outgoing(name, out.getvalue().encode("utf-8-sig")),
-                        "chronology.csv")
-    return Response(data, mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    done = chronology_csv(services(), g.user, case_id, health_only=request.args.get("health") == "1", zone=time_zone())
+    return Response(done.data, mimetype=done.mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{done.name}"', "Cache-Control": "no-store"})
