@@ -62,14 +62,16 @@ def export_document(services: Services, username: str, case_id: int, outline_id:
         material, [item] = gather(services, uow, case, books, filling,
                                   [Planned(outline, state.agency, outline.audience)], zone)
     made = built(item, material, books.glossary)
-    outgoing = made.outgoing
+    outgoing, made_from = made.outgoing, []
     if fmt == "pdf":
+        made_from = [made.outgoing]
         data = pdf.to_pdf(outgoing.data)
         if outline.max_pages is not None:
             pdf.check_length(made.document or Document(outline.id, outline.title, outline.audience, (),
                                                        cite=outline.cite), data, outline.max_pages)
         outgoing = Outgoing(file_name(case, outline, state.agency, "pdf"), data, outgoing.audience)
-    released = release_file(services, username, case_id, outgoing, f"export:{outline.id}:{fmt}", gate=_case)
+    released = release_file(services, username, case_id, outgoing, f"export:{outline.id}:{fmt}", gate=_case,
+                            made_from=made_from)
     return Exported(outgoing.name, released, FORMATS[fmt])
 
 

@@ -83,18 +83,20 @@ def judge(scanner: Scanner, missing: list[str], files: Sequence[Outgoing], publi
 
 
 def release_file(services: Services, username: str, case_id: int, item: Outgoing, route: str,
-                 public: bool = False, gate: Gate = kept_case) -> bytes:
+                 public: bool = False, gate: Gate = kept_case, made_from: Sequence[Outgoing] = ()) -> bytes:
     """One document through the gate, for whom `gate` lets take it (the key's keeper unless the caller checks
-    otherwise): its bytes, or AnonymisationFailed with nothing delivered."""
+    otherwise): its bytes, or AnonymisationFailed with nothing delivered. `made_from` (the Word file a PDF was
+    made from) is scanned with it: a PDF is refused when its source carries a name the PDF happens not to show,
+    such as one in a comment, so every format of a document is refused alike (T-L3)."""
     with services.uow() as uow:
         case = gate(services, uow, case_id, username)
-        digest, refusal = judge(*scanner_for(services, uow, case), [item], public)
+        _digest, refusal = judge(*scanner_for(services, uow, case), [*made_from, item], public)
         if refusal is None:
             uow.events.append(EventRow(case.id, services.clock.now(), "document_released", username, {
-                "route": route, "audience": item.audience, "sha256": digest}))
+                "route": route, "audience": item.audience, "sha256": hashlib.sha256(item.data).hexdigest()}))
             uow.commit()
     if refusal is not None:
-        record_refusal(services, case, username, route, [item], refusal)
+        record_refusal(services, case, username, route, [*made_from, item], refusal)
         raise refusal
     return item.data
 
