@@ -324,7 +324,12 @@ def main(argv: list[str] | None = None) -> int:
         studio_services = services_on(f"sqlite:///{workdir / 'studio.sqlite3'}")
         results["studio_save"] = studio.bench_validate_on_save(studio_services)
         results["studio_pages"] = studio.bench_pages(studio_services)
-        from tests.bench import pack  # imported here: pack imports this module's helpers
+        from tests.bench import (
+            documents,
+            pack,  # imported here: pack imports this module's helpers
+        )
+
+        results["leak_scan"] = documents.bench_leak_scan()
 
         results["pack"] = pack.bench_pack(services_on(f"sqlite:///{workdir / 'pack.sqlite3'}"),
                                           rounds=1 if options.quick else 2)
@@ -386,6 +391,10 @@ def print_table(results: dict[str, Any]) -> None:
         from tests.bench import studio
 
         studio.print_rows(results)
+    if "leak_scan" in results:
+        from tests.bench import documents
+
+        documents.print_scan_row(results["leak_scan"])
     if "pack" in results:
         from tests.bench import pack
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -313,8 +312,8 @@ def test_the_export_has_the_app_4_headings_first_and_reads_back_in(repository_se
     assert again.rows == 2 and again.ignored_columns == ("Agency", "Differing accounts")
 
 
-def test_five_thousand_entries_of_ten_agencies_merge_in_well_under_two_seconds(repository_services: Services,
-                                                                               case_id: int) -> None:
+def test_five_thousand_entries_of_ten_agencies_merge_in_time_order_with_one_event_told_ten_times(
+        repository_services: Services, case_id: int) -> None:
     services = repository_services
     agencies = [code for code in services.catalogue.agencies][:10]
     for n, agency in enumerate(agencies):
@@ -322,11 +321,8 @@ def test_five_thousand_entries_of_ten_agencies_merge_in_well_under_two_seconds(r
             [f"{1 + i % 28:02d}/{1 + i % 12:02d}/{2015 + i % 8}", f"{i % 24:02d}:{n:02d}", f"Person {i % 7}",
              f"Entry {i} of {agency}", f"E{i}" if i % 50 == 0 else ""] for i in range(500)]
         import_entries(services, "dorset.admin", case_id, agency, f"{agency}.csv", csv_file(rows))
-    started = time.perf_counter()
-    chronology = merged(services, "dorset.overview", case_id)
+    chronology = merged(services, "dorset.overview", case_id)  # how fast: tests/bench/pack.py reads 5,000 entries
     rows = export_rows(chronology)
-    took = time.perf_counter() - started
     assert chronology.entries == 5_000 and len(rows) == 5_001
     assert [g.at for g in chronology.groups] == sorted(g.at for g in chronology.groups)
     assert any(g.event == "E0" and len(g.accounts) == 10 for g in chronology.groups)
-    assert took < 2.0, f"merging 5,000 entries took {took:.2f} s"

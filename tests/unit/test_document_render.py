@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -425,14 +424,11 @@ def test_the_document_properties_carry_the_title_and_the_board_never_a_person(gl
     assert props.author == props.last_modified_by == "LSCB"
 
 
-def test_a_5000_row_chronology_renders_in_well_under_five_seconds_with_its_header_repeated(
+def test_a_5000_row_chronology_renders_whole_in_landscape_with_its_header_repeated_on_every_page(
         outlines: dict[str, Outline], glossary: Glossary, schemas: dict[str, dict[str, Any]]) -> None:
-    outline = outlines["chronology"]
+    outline = outlines["chronology"]  # how fast: tests/bench/documents.py
     document = assemble(outline, full_sources(outline, schemas, rows=5000))
-    start = time.perf_counter()
     data = render_docx(document, glossary)
-    seconds = time.perf_counter() - start
-    assert seconds < 2.5, f"{seconds:.2f} s"
     word = reopened(data)
     table = word.tables[-1]
     assert len(table.rows) == 5001

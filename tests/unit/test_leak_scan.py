@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import docx
@@ -121,13 +120,13 @@ def test_pseudonymising_replaces_people_by_their_pseudonyms_and_removes_dates_of
         "Child A’s mother, Mother (born [date of birth removed]), met Rosalind Farquharson.")
 
 
-def test_a_hundred_page_report_is_scanned_within_a_second(key: AnonymisationKey) -> None:
+def test_a_hundred_page_report_is_scanned_whole_and_a_name_on_its_last_page_is_found(key: AnonymisationKey) -> None:
     paragraph = ("The health visitor recorded that the child was seen alone and her wishes were sought; the school "
                  "nursery raised no concern at the strategy meeting held with police and children's social care. ")
-    data = word_document(*[[paragraph * 2] for _ in range(1200)])  # about 100 A4 pages of Arial 11
-    started = time.perf_counter()
-    findings = Scanner(key).scan_bytes("report.docx", data)
-    assert findings == [] and time.perf_counter() - started < 1.0
+    pages = [[paragraph * 2] for _ in range(1200)]  # about 100 A4 pages of Arial 11; how fast: tests/bench/documents.py
+    assert Scanner(key).scan_bytes("report.docx", word_document(*pages)) == []
+    found = Scanner(key).scan_bytes("report.docx", word_document(*pages, ["Later Tayla was seen."]))
+    assert [f.location for f in found] == ["body"]
 
 
 def test_the_key_reads_and_writes_its_json_shape_and_says_who_lacks_a_pseudonym() -> None:
