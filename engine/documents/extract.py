@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from lxml import etree
@@ -30,6 +31,8 @@ from engine.workflow.xmlsafe import parse_document_xml
 MAX_DEPTH = 5  # archives inside archives inside e-mails ...
 MAX_UNPACKED = 500 * 1024 * 1024  # a zip bomb is refused, not scanned
 PDF_TIMEOUT = 60
+CACHED_MEMBERS = 32  # Word files' other XML parts (styles, theme, settings) whose parts are kept by their bytes,
+CACHED_MEMBER_BYTES = 1024 * 1024  # when no larger than this
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
@@ -67,6 +70,9 @@ class Part:
     text: str
 
 
+Piece = tuple[str, str, str]  # a Part's file, location and text
+
+
 def _xml(data: bytes, where: str) -> etree._Element:
     """Parse one XML part with the project's hardened parser (no DOCTYPE, no entities, no network)."""
     try:
@@ -81,85 +87,184 @@ def _q(ns: str, name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- Word (.docx)
-def _word_runs(paragraph: etree._Element) -> tuple[str, list[bool], str]:
-    """A Word paragraph's text as it reads (with tracked insertions, marking which characters were inserted) and the
-    text of its tracked deletions."""
+RUN_TEXT = (_q(W, "t"), _q(W, "instrText"))
+RUN_SPACE = (_q(W, "tab"), _q(W, "br"), _q(W, "cr"))
+RUN_DELETED = (_q(W, "delText"), _q(W, "delInstrText"))
+PARAGRAPH, TABLE_TAG, INSERTION = _q(W, "p"), _q(W, "tbl"), _q(W, "ins")
+RUN_TAGS = (*RUN_TEXT, *RUN_SPACE, _q(W, "noBreakHyphen"), *RUN_DELETED)
+WALKED = (PARAGRAPH, TABLE_TAG, INSERTION, *RUN_TAGS)
+
+
+def _word_paragraphs(file: str, root: etree._Element, location: str) -> Iterator[Piece]:
+    """The outermost paragraphs of a Word XML part in order (a text box's paragraphs are read with the w:p that
+    holds them), each as it reads with its tracked insertions marked ("table" in the body's tables), and the text of
+    its tracked deletions: one walk over the elements that matter, counting the paragraphs, tables and insertions
+    each sits in."""
+    paragraphs = tables = insertions = 0
+    here = location
     text: list[str] = []
-    inserted: list[bool] = []
+    inserted: list[str] = []
     deleted: list[str] = []
-    for node in paragraph.iter():
-        tag = node.tag if isinstance(node.tag, str) else ""
-        piece = ""
-        if tag in (_q(W, "t"), _q(W, "instrText")):
+    for event, node in etree.iterwalk(root, events=("start", "end"), tag=WALKED):
+        tag = node.tag
+        if tag == PARAGRAPH:
+            if event == "start":
+                if not paragraphs:
+                    here = "table" if location == "body" and tables else location
+                    text, inserted, deleted = [], [], []
+                paragraphs += 1
+                continue
+            paragraphs -= 1
+            if not paragraphs:
+                if text:
+                    yield (file, here, "".join(text))
+                    if inserted:
+                        yield (file, "tracked insertion", "".join(inserted))
+                if deleted and "".join(deleted):
+                    yield (file, "tracked deletion", "".join(deleted))
+        elif tag == TABLE_TAG:
+            tables += 1 if event == "start" else -1
+        elif tag == INSERTION:
+            insertions += 1 if event == "start" else -1
+        elif event == "start" and paragraphs:
+            if tag in RUN_TEXT:
+                piece = node.text or ""
+            elif tag in RUN_DELETED:
+                deleted.append(node.text or "")
+                continue
+            else:
+                piece = " " if tag in RUN_SPACE else "-"
+            if piece:
+                text.append(piece)
+                if insertions:
+                    inserted.append(piece)
+
+
+def _plain_word_paragraphs(file: str, root: etree._Element, location: str) -> list[Piece] | None:
+    """`_word_paragraphs` for a part as the renderer writes one, found by a cheaper walk: every paragraph outside
+    any other (its ancestors looked up, the last row's remembered), every run element inside the paragraph before
+    it, no tracked insertion anywhere. None as soon as the part is not like that (then the full walk reads it)."""
+    found: list[Piece] = []
+    paragraph: etree._Element | None = None
+    here = location
+    text: list[str] = []
+    deleted: list[str] = []
+    last_grand: etree._Element | None = None  # the grandparent of the last paragraph, and what its ancestors hold
+    grand_nested = grand_table = False
+    for node in root.iter(PARAGRAPH, INSERTION, *RUN_TAGS):
+        tag = node.tag
+        if tag == PARAGRAPH:
+            parent = node.getparent()
+            nested = table = False
+            if parent is not None:
+                grand = parent.getparent()
+                if grand is None or grand is not last_grand:
+                    grand_nested = grand_table = False
+                    for ancestor in ([grand, *grand.iterancestors()] if grand is not None else []):
+                        grand_nested = grand_nested or ancestor.tag == PARAGRAPH
+                        grand_table = grand_table or ancestor.tag == TABLE_TAG
+                    last_grand = grand
+                nested = grand_nested or parent.tag == PARAGRAPH
+                table = grand_table or parent.tag == TABLE_TAG
+            if nested:
+                return None
+            if paragraph is not None:
+                _paragraph_pieces(found, file, here, text, deleted)
+            paragraph, text, deleted = node, [], []
+            here = "table" if location == "body" and table else location
+            continue
+        if tag == INSERTION or paragraph is None:
+            return None
+        run = node.getparent()  # mostly a w:r in the paragraph; else (a tab stop in w:pPr) its nearest w:p above
+        if (run is None or run.getparent() is not paragraph) and next(node.iterancestors(PARAGRAPH), None) \
+                is not paragraph:
+            return None
+        if tag in RUN_TEXT:
             piece = node.text or ""
-        elif tag in (_q(W, "tab"), _q(W, "br"), _q(W, "cr")):
-            piece = " "
-        elif tag == _q(W, "noBreakHyphen"):
-            piece = "-"
-        elif tag in (_q(W, "delText"), _q(W, "delInstrText")):
+        elif tag in RUN_DELETED:
             deleted.append(node.text or "")
             continue
+        else:
+            piece = " " if tag in RUN_SPACE else "-"
         if piece:
-            within = any(a.tag == _q(W, "ins") for a in node.iterancestors())
             text.append(piece)
-            inserted.extend([within] * len(piece))
-    return "".join(text), inserted, "".join(deleted)
+    if paragraph is not None:
+        _paragraph_pieces(found, file, here, text, deleted)
+    return found
 
 
-def _word_part(file: str, root: etree._Element, location: str) -> Iterator[Part]:
+def _paragraph_pieces(found: list[Piece], file: str, here: str, text: list[str], deleted: list[str]) -> None:
+    """One paragraph's pieces (with no tracked insertion) added to `found`."""
+    if text:
+        found.append((file, here, "".join(text)))
+    if "".join(deleted):
+        found.append((file, "tracked deletion", "".join(deleted)))
+
+
+def _word_part(file: str, root: etree._Element, location: str) -> Iterator[Piece]:
     """The parts of one Word XML part: paragraphs (body or table), insertions, deletions, authors, alt text."""
-    for paragraph in root.iter(_q(W, "p")):
-        if any(a.tag == _q(W, "p") for a in paragraph.iterancestors()):
-            continue  # a text box's paragraphs are read with their own w:p below as well; keep the innermost
-        text, inserted, deleted = _word_runs(paragraph)
-        here = location
-        if location == "body" and any(a.tag == _q(W, "tbl") for a in paragraph.iterancestors()):
-            here = "table"
-        if text:
-            yield Part(file, here, text)
-            if any(inserted):
-                yield Part(file, "tracked insertion", "".join(c for c, i in zip(text, inserted, strict=True) if i))
-        if deleted:
-            yield Part(file, "tracked deletion", deleted)
+    plain = _plain_word_paragraphs(file, root, location)
+    yield from (_word_paragraphs(file, root, location) if plain is None else plain)
     for change, where in ((_q(W, "ins"), "tracked insertion"), (_q(W, "del"), "tracked deletion"),
                           (_q(W, "comment"), "comment")):
         for node in root.iter(change):
             who = " ".join(v for k, v in node.attrib.items() if k in (_q(W, "author"), _q(W, "initials")))
             if who.strip():
-                yield Part(file, where, who)
+                yield (file, where, who)
     for tag in (_q(WP, "docPr"), _q(PIC, "cNvPr")):
         for node in root.iter(tag):
             alt = " ".join(node.get(a, "") for a in ("descr", "title")).strip()
             if alt:
-                yield Part(file, "alt text", alt)
+                yield (file, "alt text", alt)
 
 
-def _all_text(file: str, location: str, root: etree._Element) -> Iterator[Part]:
+def _all_text(file: str, location: str, root: etree._Element) -> Iterator[Piece]:
     """Every text node and attribute value of an XML tree, one part per element."""
     for node in root.iter():
         pieces = [node.text or ""] + [v for v in node.attrib.values()]
         text = " ".join(p for p in pieces if p and p.strip())
         if text:
-            yield Part(file, location, text)
+            yield (file, location, text)
 
 
-def _docx(file: str, archive: zipfile.ZipFile, depth: int) -> Iterator[Part]:
+def _word_member(file: str, location: str | None, root: etree._Element) -> Iterator[Piece]:
+    """One XML part of a Word document by its location; unknown XML parts in full."""
+    if location in ("body", "header", "footer", "footnote", "endnote", "comment") and root.tag != _q(
+            "http://schemas.microsoft.com/office/word/2012/wordml", "people"):
+        yield from _word_part(file, root, location)
+    elif location is not None:
+        yield from _all_text(file, location, root)
+    else:  # settings, custom XML, relationships (hyperlink targets): anything a reader could open
+        yield from _all_text(file, "other part", root)
+
+
+@lru_cache(maxsize=CACHED_MEMBERS)
+def _read_member(location: str | None, data: bytes) -> tuple[tuple[str, str], ...] | None:
+    """The (location, text) of each piece of one XML part, kept for the next file holding the very same bytes
+    (every document written from one template shares its styles, theme and settings); None when it cannot be
+    parsed."""
+    try:
+        root = parse_document_xml(data)
+    except ValueError:
+        return None
+    return tuple((where, text) for _file, where, text in _word_member("", location, root))
+
+
+def _docx(file: str, archive: zipfile.ZipFile, depth: int) -> Iterator[Piece]:
     """A Word document: each part by its location; embedded files recursively; unknown XML parts in full."""
     for info in archive.infolist():
         name = info.filename
         data = archive.read(info)
         location = next((where for pattern, where in WORD_PARTS if pattern.match(name)), None)
         if name.endswith((".xml", ".rels")):
-            root = _xml(data, f"{file}/{name}")
-            if location in ("body", "header", "footer", "footnote", "endnote", "comment") and root.tag != _q(
-                    "http://schemas.microsoft.com/office/word/2012/wordml", "people"):
-                yield from _word_part(file, root, location)
-            elif location is not None:
-                yield from _all_text(file, location, root)
-            else:  # settings, custom XML, relationships (hyperlink targets): anything a reader could open
-                yield from _all_text(file, "other part", root)
+            shared = location is None and len(data) <= CACHED_MEMBER_BYTES  # a template's, not the document's
+            found = _read_member(location, data) if shared else None
+            if found is None:
+                yield from _word_member(file, location, _xml(data, f"{file}/{name}"))
+            else:
+                yield from ((file, where, text) for where, text in found)
         elif name.startswith("word/embeddings/"):
-            yield from parts_of(f"{file}/{name}", data, depth + 1)
+            yield from pieces_of(f"{file}/{name}", data, depth + 1)
 
 
 # ---------------------------------------------------------------------------------------------------- OpenDocument
@@ -206,7 +311,7 @@ def _odf_location(node: etree._Element, default: str) -> str:
     return default
 
 
-def _odt(file: str, archive: zipfile.ZipFile, depth: int) -> Iterator[Part]:
+def _odt(file: str, archive: zipfile.ZipFile, depth: int) -> Iterator[Piece]:
     """An OpenDocument text: content and styles (headers, footers), meta, embedded objects."""
     for info in archive.infolist():
         name = info.filename
@@ -221,18 +326,18 @@ def _odt(file: str, archive: zipfile.ZipFile, depth: int) -> Iterator[Part]:
                 for node in root.iter(tag):
                     text = _odf_text(node)
                     if text.strip():
-                        yield Part(file, _odf_location(node, default), text)
+                        yield (file, _odf_location(node, default), text)
             for node in root.iter(_q(DC, "creator")):
                 if node.text and node.text.strip():
-                    yield Part(file, _odf_location(node, "comment" if default == "body" else default), node.text)
+                    yield (file, _odf_location(node, "comment" if default == "body" else default), node.text)
             for tag in (_q(SVG, "title"), _q(SVG, "desc")):
                 for node in root.iter(tag):
                     if node.text and node.text.strip():
-                        yield Part(file, "alt text", node.text)
+                        yield (file, "alt text", node.text)
             if default == "other part" and name != "styles.xml":  # styles: its paragraphs are read above
                 yield from _all_text(file, "other part", root)
         elif not name.endswith((".png", ".jpg", ".jpeg", ".gif", ".svm", ".wmf", ".emf")) and name != "mimetype":
-            yield from parts_of(f"{file}/{name}", data, depth + 1)
+            yield from pieces_of(f"{file}/{name}", data, depth + 1)
 
 
 # ---------------------------------------------------------------------------------------------------- PDF
@@ -250,7 +355,7 @@ def _run(command: list[str], path: Path, file: str) -> str:
     return done.stdout.decode("utf-8", "replace")
 
 
-def _pdf(file: str, data: bytes) -> Iterator[Part]:
+def _pdf(file: str, data: bytes) -> Iterator[Piece]:
     """A PDF: its text (every page), its Info dictionary and its XMP metadata."""
     with tempfile.TemporaryDirectory(prefix="scr-scan-") as tmp:
         path = Path(tmp) / "file.pdf"
@@ -259,24 +364,24 @@ def _pdf(file: str, data: bytes) -> Iterator[Part]:
         info = _run(["pdfinfo", "-enc", "UTF-8"], path, file)
         meta = _run(["pdfinfo", "-enc", "UTF-8", "-meta"], path, file)
     if text.strip():
-        yield Part(file, "body", text)
-    yield Part(file, "document properties", info)
+        yield (file, "body", text)
+    yield (file, "document properties", info)
     if meta.strip():
-        yield Part(file, "document properties", meta)
+        yield (file, "document properties", meta)
 
 
 # ---------------------------------------------------------------------------------------------------- HTML, e-mail
-def _html(file: str, data: bytes) -> Iterator[Part]:
+def _html(file: str, data: bytes) -> Iterator[Piece]:
     """A web page: title and meta as properties, alt and title attributes, comments, tables and body text."""
     try:
         root = lxml_html.document_fromstring(data, parser=lxml_html.HTMLParser(no_network=True))
     except (etree.ParserError, ValueError):
-        yield Part(file, "body", data.decode("utf-8", "replace"))
+        yield (file, "body", data.decode("utf-8", "replace"))
         return
     for node in root.iter():
         if isinstance(node, etree._Comment):
             if node.text and node.text.strip():
-                yield Part(file, "comment", node.text)
+                yield (file, "comment", node.text)
             continue
         if not isinstance(node.tag, str):
             continue
@@ -284,19 +389,19 @@ def _html(file: str, data: bytes) -> Iterator[Part]:
         if tag == "title" or tag == "meta":
             text = " ".join(filter(None, [node.text, node.get("content")]))
             if text.strip():
-                yield Part(file, "document properties", text)
+                yield (file, "document properties", text)
             continue
         for attribute in ("alt", "title", "aria-label"):
             if node.get(attribute):
-                yield Part(file, "alt text", node.get(attribute, ""))
+                yield (file, "alt text", node.get(attribute, ""))
         for attribute in ("href", "src", "value", "content", "placeholder"):
             if node.get(attribute):
-                yield Part(file, "other part", node.get(attribute, ""))
+                yield (file, "other part", node.get(attribute, ""))
         if node.text and node.text.strip():
-            yield Part(file, _html_where(node), node.text)
+            yield (file, _html_where(node), node.text)
         parent = node.getparent()
         if node.tail and node.tail.strip() and parent is not None:
-            yield Part(file, _html_where(parent), node.tail)
+            yield (file, _html_where(parent), node.tail)
 
 
 def _html_where(node: etree._Element) -> str:
@@ -306,15 +411,15 @@ def _html_where(node: etree._Element) -> str:
     return "table" if any(isinstance(n.tag, str) and n.tag.lower() in cells for n in inside) else "body"
 
 
-def _eml(file: str, data: bytes, depth: int) -> Iterator[Part]:
+def _eml(file: str, data: bytes, depth: int) -> Iterator[Piece]:
     """An e-mail: subject, address headers, every body part, every attachment (and its name)."""
     message = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     if message["subject"]:
-        yield Part(file, "e-mail subject", str(message["subject"]))
+        yield (file, "e-mail subject", str(message["subject"]))
     for header in ("from", "to", "cc", "bcc", "reply-to", "sender", "thread-topic"):
         for value in message.get_all(header) or []:
-            yield Part(file, "e-mail header", str(value))
+            yield (file, "e-mail header", str(value))
     for part in message.walk():
         if part.is_multipart():
             continue
@@ -324,12 +429,12 @@ def _eml(file: str, data: bytes, depth: int) -> Iterator[Part]:
             payload = str(payload).encode()
         if filename:
             inner = f"{file}/{filename}"
-            yield Part(inner, "file name", display_name(filename))
-            yield from parts_of(inner, payload, depth + 1)
+            yield (inner, "file name", display_name(filename))
+            yield from pieces_of(inner, payload, depth + 1)
         elif part.get_content_type() == "text/html":
             yield from _html(file, payload)
         else:
-            yield Part(file, "body", payload.decode(part.get_content_charset() or "utf-8", "replace"))
+            yield (file, "body", payload.decode(part.get_content_charset() or "utf-8", "replace"))
 
 
 # ---------------------------------------------------------------------------------------------------- dispatch
@@ -349,7 +454,7 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252", "replace")
 
 
-def _zip(file: str, data: bytes, depth: int) -> Iterator[Part]:
+def _zip(file: str, data: bytes, depth: int) -> Iterator[Piece]:
     """A zip: a Word or OpenDocument file, or an archive whose every member (and member name) is read."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -371,18 +476,24 @@ def _zip(file: str, data: bytes, depth: int) -> Iterator[Part]:
                 if member.is_dir():
                     continue
                 inner = f"{file}/{member.filename}"
-                yield Part(inner, "file name", display_name(member.filename))
-                yield from parts_of(inner, archive.read(member), depth + 1)
+                yield (inner, "file name", display_name(member.filename))
+                yield from pieces_of(inner, archive.read(member), depth + 1)
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:  # encrypted or unknown compression
             raise UnreadableFile(f"{file}: cannot unpack ({exc})") from None
 
 
 def parts_of(file: str, data: bytes, depth: int = 0) -> Iterator[Part]:
     """Every piece of text in `data` (named `file`), its name first."""
+    return (Part(*piece) for piece in pieces_of(file, data, depth))
+
+
+def pieces_of(file: str, data: bytes, depth: int = 0) -> Iterator[Piece]:
+    """Every piece of text in `data` as (file, location, text), its name first: `parts_of` without the Part
+    objects, for the scanner (a pack's files hold hundreds of thousands of pieces)."""
     if depth > MAX_DEPTH:
         raise UnreadableFile(f"{file}: nested more than {MAX_DEPTH} deep; refused")
     if depth == 0:
-        yield Part(file, "file name", display_name(file))
+        yield (file, "file name", display_name(file))
     suffix = PurePosixPath(file).suffix.lower()
     head = data[:1024].lstrip().lower()
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -396,4 +507,4 @@ def parts_of(file: str, data: bytes, depth: int = 0) -> Iterator[Part]:
     elif suffix in (".html", ".htm", ".xhtml") or head.startswith((b"<!doctype html", b"<html")):
         yield from _html(file, data)
     else:
-        yield Part(file, "body", _decode(data))
+        yield (file, "body", _decode(data))

@@ -13,19 +13,23 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from engine.documents.extract import Part, UnreadableFile, display_name, parts_of
+from engine.documents.extract import Part, Piece, UnreadableFile, display_name, pieces_of
 from engine.documents.key import AnonymisationKey
 
 RULES = ("name", "alias", "surname", "forename", "dob", "nhs", "postcode", "address")
 LABELS = {"name": "real name", "alias": "alias", "surname": "surname", "forename": "forename",
           "dob": "date of birth", "nhs": "NHS number", "postcode": "postcode", "address": "street address"}
 PRIORITY = {rule: n for n, rule in enumerate(RULES)}  # where two rules match the same text, the first one names it
+
+REMEMBERED_CHARS = 10_000  # a scanner keeps the hits of texts this long ...
+REMEMBERED_TEXTS = 8  # ... the last few of them
 
 # Letters NFKD does not take apart.
 EXTRA = {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i", "ß": "ss"}
@@ -109,10 +113,25 @@ def _words(text: str) -> list[str]:
     return [w.strip("'") for w in re.split(r"[^\w']+", fold(text)[0]) if w.strip("'")]
 
 
+def _after(not_before: str, body: str) -> str:
+    """`body` where no `not_before` character precedes it. When `body` opens with a plain letter or digit, that is
+    written first and the look-behind after it (the same matches), so the regex engine can search for the letter
+    rather than try the look-behind at every position of the text."""
+    head = body[:1]
+    if head.isalnum():
+        return f"{head}(?<!{not_before}{head}){body[1:]}"
+    return f"(?<!{not_before}){body}"
+
+
+def _word_start(body: str) -> str:
+    """`body` at the start of a word (the regex WORD_START then `body`)."""
+    return _after(r"[^\W_]", body)
+
+
 def _phrase(words: list[str]) -> str:
     """A regex for these words in order, separated by spaces, hyphens, dots or commas, possibly possessive."""
     body = GAP.join(re.escape(w).replace("'", "'?") for w in words)
-    return f"{WORD_START}{body}(?:'?s)?{WORD_END}"
+    return _word_start(f"{body}(?:'?s)?{WORD_END}")
 
 
 # ---------------------------------------------------------------------------------------------------- patterns
@@ -153,8 +172,9 @@ def _dob_regex(d: date) -> str:
     return r"(?<![\d])(?:" + "|".join(forms) + r")(?![\d])"
 
 
-def _street(component: str) -> list[str]:
-    """Regexes for the street of one address line: "14 Acacia Road" and "Acacia Rd" alike."""
+def _street(component: str) -> list[tuple[str, str]]:
+    """Regexes for the street of one address line: "14 Acacia Road" and "Acacia Rd" alike, each with a word every
+    match contains."""
     words = _words(component)
     if len(words) < 2:
         return []
@@ -169,11 +189,12 @@ def _street(component: str) -> list[str]:
         kind = kinds.pop()
         tail = rf"(?:{re.escape(kind)}|{re.escape(STREETS[kind])}\.?)"
         stem = GAP.join(re.escape(w) for w in words[:-1])
-        found = [rf"{WORD_START}(?:{re.escape(number)}{GAP})?{stem}{GAP}{tail}{WORD_END}"] if stem else []
+        needle = max(words[:-1], key=len)
+        found = [(rf"{WORD_START}(?:{re.escape(number)}{GAP})?{stem}{GAP}{tail}{WORD_END}", needle)] if stem else []
         return found
     if number or len(words) >= 2:  # "Flat 2", "Rose Cottage": the whole line
         whole = GAP.join(re.escape(w) for w in ([number] if number else []) + words)
-        return [rf"{WORD_START}{whole}{WORD_END}"]
+        return [(_word_start(f"{whole}{WORD_END}"), max(([number] if number else []) + words, key=len))]
     return []
 
 
@@ -212,16 +233,16 @@ def _patterns(key: AnonymisationKey, rules: Collection[str]) -> list[_Pattern]:
         for number in person.nhs:
             digits = re.sub(r"\D", "", number)
             if digits:
-                add(r"(?<![\d])" + r"[\s\-]?".join(digits) + r"(?![\d])", "nhs", who)
+                add(_after(r"[\d]", r"[\s\-]?".join(digits) + r"(?![\d])"), "nhs", who)
     for n, address in enumerate(key.addresses, start=1):
         who = f"address {n} of the key"
         for code in POSTCODE.finditer(address):
-            add(rf"{WORD_START}{code.group(1).lower()}\s*{code.group(2).lower()}{WORD_END}", "postcode", who,
+            add(_word_start(rf"{code.group(1).lower()}\s*{code.group(2).lower()}{WORD_END}"), "postcode", who,
                 code.group(2).lower())
         without = POSTCODE.sub(" ", address)
         for component in without.split(","):
-            for regex in _street(component):
-                add(regex, "address", who)
+            for regex, needle in _street(component):
+                add(regex, "address", who, needle)
     return found
 
 
@@ -237,8 +258,8 @@ def _permitted(key: AnonymisationKey) -> re.Pattern[str] | None:
         phrases.append(_phrase(words))
         if len(words) >= 2:
             first, last = re.escape(words[0]), re.escape(words[-1])
-            phrases.append(rf"{WORD_START}{first}\s+[a-z]\.?\s+{last}(?:'?s)?{WORD_END}")
-            phrases.append(rf"{WORD_START}{last},\s*{first}{WORD_END}")
+            phrases.append(_word_start(rf"{first}\s+[a-z]\.?\s+{last}(?:'?s)?{WORD_END}"))
+            phrases.append(_word_start(rf"{last},\s*{first}{WORD_END}"))
     return re.compile("|".join(phrases)) if phrases else None
 
 
@@ -250,37 +271,65 @@ class Scanner:
         self.patterns = _patterns(key, set(rules))
         self.compiled = [re.compile(p.regex) for p in self.patterns]
         self.permitted = _permitted(key)
+        # long texts met again (each file written from one template carries the same styles, theme and settings)
+        self._remembered: dict[str, list[tuple[int, int, str, str]]] = {}
+        self.always = [n for n, p in enumerate(self.patterns) if not p.needle]
+        self.needles: dict[str, list[int]] = {}  # needle -> the patterns that need it (each needle sought once)
+        for n, pattern in enumerate(self.patterns):
+            if pattern.needle:
+                self.needles.setdefault(pattern.needle, []).append(n)
 
     def hits(self, text: str) -> list[tuple[int, int, str, str]]:
         """(start, end, rule, who) of every identifier in `text`, offsets into `text`, overlaps resolved."""
         if not self.compiled or not text:
             return []
-        folded, index = fold(text)
-        allowed = [m.span() for m in self.permitted.finditer(folded)] if self.permitted else []
+        if len(text) < REMEMBERED_CHARS:
+            return self._hits(text)
+        found = self._remembered.get(text)
+        if found is None:
+            found = self._hits(text)
+            if len(self._remembered) >= REMEMBERED_TEXTS:
+                self._remembered = {}
+            self._remembered[text] = found
+        return list(found)
+
+    def _hits(self, text: str) -> list[tuple[int, int, str, str]]:
+        """`hits` worked out."""
+        ascii_only = text.isascii()  # then folding only lowers case: each offset stays where it was
+        folded, index = (text.lower().replace("`", "'"), None) if ascii_only else fold(text)
+        wanted = self.always + [n for needle, ns in self.needles.items() if needle in folded for n in ns]
         raw: list[tuple[int, int, int]] = []
-        for n, compiled in enumerate(self.compiled):
-            if self.patterns[n].needle and self.patterns[n].needle not in folded:
-                continue
-            raw.extend((m.start(), m.end(), n) for m in compiled.finditer(folded) if m.end() > m.start())
+        for n in sorted(wanted):  # in the patterns' order, which settles ties below
+            raw.extend((m.start(), m.end(), n) for m in self.compiled[n].finditer(folded) if m.end() > m.start())
+        if not raw:
+            return []
+        allowed = [m.span() for m in self.permitted.finditer(folded)] if self.permitted else []
+        starts = [a for a, _b in allowed]  # in order and apart: only the last to start at or before a hit can hold it
         raw.sort(key=lambda h: (h[0], -(h[1] - h[0]), PRIORITY[self.patterns[h[2]].rule]))
         found: list[tuple[int, int, str, str]] = []
         end_of_last = -1
         for start, end, n in raw:
             if start < end_of_last:
                 continue
-            if any(a <= start and end <= b for a, b in allowed):
+            holder = bisect_right(starts, start) - 1
+            if holder >= 0 and end <= allowed[holder][1]:
                 continue
             end_of_last = end
             pattern = self.patterns[n]
-            found.append((index[start], index[end - 1] + 1, pattern.rule, pattern.who))
+            span = (start, end) if index is None else (index[start], index[end - 1] + 1)
+            found.append((*span, pattern.rule, pattern.who))
         return found
 
     def scan_parts(self, parts: Iterable[Part]) -> list[Finding]:
         """Findings over parts of files, each (file, location) read as one text with its parts on separate lines, so
         an offset counts from the start of that location (file names masked: no finding prints an identifier)."""
+        return self._scan_pieces((part.file, part.location, part.text) for part in parts)
+
+    def _scan_pieces(self, pieces: Iterable[Piece]) -> list[Finding]:
+        """`scan_parts` over (file, location, text) pieces."""
         grouped: dict[tuple[str, str], list[str]] = {}
-        for part in parts:
-            grouped.setdefault((part.file, part.location), []).append(part.text)
+        for file, location, text in pieces:
+            grouped.setdefault((file, location), []).append(text)
         findings: list[Finding] = []
         for (file, location), texts in grouped.items():
             for start, _end, rule, who in self.hits("\n".join(texts)):
@@ -298,7 +347,7 @@ class Scanner:
     def scan_bytes(self, filename: str, data: bytes) -> list[Finding]:
         """Every finding in one file; a file that cannot be read raises ScanError (never passes as clean)."""
         try:
-            return self.scan_parts(list(parts_of(filename, data)))
+            return self._scan_pieces(list(pieces_of(filename, data)))
         except UnreadableFile as exc:
             raise ScanError(self.masked(str(exc))) from None
 

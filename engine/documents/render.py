@@ -23,10 +23,13 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
+from docx.oxml.text.run import CT_R
+from docx.parts.document import DocumentPart
 from docx.section import Section as WordSection
 from docx.shared import Cm, Pt
-from docx.styles.style import ParagraphStyle
+from docx.styles.style import ParagraphStyle, StyleFactory
 from docx.text.paragraph import Paragraph as WordParagraph
+from lxml import etree
 
 from engine.documents.content import (
     Block,
@@ -64,6 +67,12 @@ AFTER_UPDATE_FIELDS = ("hdrShapeDefaults", "footnotePr", "endnotePr", "compat", 
                        "attachedSchema", "themeFontLang", "clrSchemeMapping", "doNotIncludeSubdocsInStats",
                        "doNotAutoCompressPictures", "forceUpgrade", "captions", "readModeInkLockDown", "smartTagType",
                        "schemaLibrary", "shapeDefaults", "doNotEmbedSmartTags", "decimalSymbol", "listSeparator")
+RUN_BREAKS = re.compile(r"([\t\r\n])")
+DECLARED_TABLE = f'<w:tbl {nsdecls("w")}>'
+TABLE_MARK = "scr-table"  # a processing instruction marking where a table goes (text never writes "<?")
+TABLE_MARKS = re.compile(rb"<\?scr-table (\d+)\?>")
+EMPTY_GRID = "<w:tblGrid></w:tblGrid>"
+EMPTY_TEXT, EMPTY_TEXT_CLOSED = '<w:t xml:space="preserve"></w:t>', '<w:t xml:space="preserve"/>'
 THEME_FONTS = ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme")
 
 
@@ -137,9 +146,15 @@ class Words:
 
     def table(self, rows: Sequence[Sequence[str]]) -> list[list[str]]:
         """Table cells cleaned and normalised; their acronyms counted in one pass."""
-        cleaned = [[self.normal(str(cell)) for cell in row] for row in rows]
+        cells = [[str(cell) for cell in row] for row in rows]
+        whole = "\n".join("\t".join(row) for row in cells)
+        if clean(whole) == whole and not any(written in whole for written in self.variants):
+            cleaned = cells  # nothing in any cell to clean or replace: each is already as `normal` leaves it
+        else:
+            cleaned = [[self.normal(cell) for cell in row] for row in cells]
+            whole = "\n".join("\t".join(row) for row in cleaned)
         if self.pattern:
-            self.used.update(self.pattern.findall("\n".join("\t".join(row) for row in cleaned)))
+            self.used.update(self.pattern.findall(whole))
         return cleaned
 
     def block(self, block: Block) -> Block:
@@ -208,8 +223,9 @@ def _heading(style: ParagraphStyle, size: float) -> None:
 
 
 def _add_style(word: WordDocument, name: str, based_on: str) -> ParagraphStyle:
-    """A new paragraph style based on another."""
-    style = word.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    """A new paragraph style based on another (the renderer's own names, never in the template: added as
+    `styles.add_style` adds them, without its search of every style for the name first)."""
+    style = StyleFactory(word.styles.element.add_style_of_type(name, WD_STYLE_TYPE.PARAGRAPH, False))
     assert isinstance(style, ParagraphStyle)
     style.base_style = word.styles[based_on]
     style.quick_style = True
@@ -327,6 +343,18 @@ def _text_width_cm(landscape: bool) -> float:
     return (29.7 if landscape else 21.0) - 2 * 2.54
 
 
+def _run_text(run: CT_R, text: str) -> None:
+    """`text` into an empty run as python-docx writes it (a w:tab for each tab, a w:br for each line end, the rest
+    in w:t elements), a piece at a time rather than a character at a time."""
+    for piece in RUN_BREAKS.split(text):
+        if piece == "\t":
+            run.add_tab()
+        elif piece in ("\r", "\n"):
+            run.add_br()
+        elif piece:
+            run.add_t(piece)
+
+
 def _field(paragraph: WordParagraph, instruction: str, shown_text: str) -> None:
     """A complex field (PAGE) in a paragraph, with the text shown before Word updates it."""
     paragraph._p.append(parse_xml(
@@ -369,8 +397,11 @@ def _runs(text: str, bold: bool = False) -> str:
     """The runs of one cell paragraph, line breaks and tabs kept."""
     props = "<w:rPr><w:b/></w:rPr>" if bold else ""
     tab = '</w:t><w:tab/><w:t xml:space="preserve">'
+    text = escape(text)
+    if "\n" not in text and "\t" not in text:  # one line, no tab: one w:t
+        return f'<w:r>{props}<w:t xml:space="preserve">{text}</w:t></w:r>'
     body = "<w:br/>".join(f'<w:t xml:space="preserve">{line}</w:t>'.replace("\t", tab)
-                          for line in escape(text).split("\n"))
+                          for line in text.split("\n"))
     return f"<w:r>{props}{body}</w:r>"
 
 
@@ -421,6 +452,54 @@ def table_xml(header: Sequence[str], rows: Iterable[Sequence[str]], widths: Sequ
     return "".join(parts)
 
 
+def _as_written(xml: str) -> bytes | None:
+    """A table from table_xml as lxml would write it once parsed and moved into the document: the namespace
+    declared by the document instead, empty elements closed in one tag, each carriage return read as a line end
+    (XML's end-of-line rule), UTF-8. None for anything else, or for text no XML can carry."""
+    if not xml.startswith(DECLARED_TABLE) or EMPTY_GRID in xml:  # only w:t may be empty in a table with columns
+        return None
+    inner = "<w:tbl>" + xml[len(DECLARED_TABLE):]
+    inner = inner.replace("\r\n", "\n").replace("\r", "\n").replace(EMPTY_TEXT, EMPTY_TEXT_CLOSED)
+    try:
+        return inner.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+
+
+class _DocumentWithTables(DocumentPart):
+    """The main document part, its tables put in at their marks as it is written."""
+
+    tables: list[bytes]
+    placed: int = 0
+
+    @property
+    def blob(self) -> bytes:
+        """The part's XML with each mark replaced by its table."""
+        pieces = TABLE_MARKS.split(super().blob)  # text, number, text, number, ..., text
+        for n in range(1, len(pieces), 2):
+            pieces[n] = self.tables[int(pieces[n])]
+        self.placed = len(pieces) // 2
+        return b"".join(pieces)
+
+
+def _save(word: WordDocument, tables: list[bytes]) -> bytes:
+    """The Word file, with the tables in place of their marks."""
+    spliced: _DocumentWithTables | None = None
+    if tables:
+        part = word.part
+        if type(part) is not DocumentPart:
+            raise TypeError(f"cannot write tables into a {type(part).__name__}")
+        part.__class__ = _DocumentWithTables
+        assert isinstance(part, _DocumentWithTables)
+        spliced = part
+        spliced.tables = tables
+    out = io.BytesIO()
+    word.save(out)
+    if spliced is not None and spliced.placed != len(tables):
+        raise RuntimeError(f"{len(tables)} tables were marked but {spliced.placed} written")
+    return out.getvalue()
+
+
 # ------------------------------------------------------------------------------------------------ writer
 
 class _Writer:
@@ -432,12 +511,15 @@ class _Writer:
         self.body = word.element.body
         self.landscape = False
         self.style_ids: dict[str, str] = {}  # looked up once: python-docx searches every style at each use
+        self.tables: list[bytes] = []  # each table's bytes, written where its mark stands
 
     def paragraph(self, text: str, style: str, page_break: bool = False) -> WordParagraph:
         """A paragraph of one style."""
         if style not in self.style_ids:
             self.style_ids[style] = self.word.styles[style].style_id
-        paragraph = self.word.add_paragraph(text)
+        paragraph = self.word.add_paragraph()
+        if text:
+            _run_text(paragraph.add_run()._r, text)
         if style != "Normal":
             paragraph._p.get_or_add_pPr().style = self.style_ids[style]
         if page_break:
@@ -445,8 +527,14 @@ class _Writer:
         return paragraph
 
     def table(self, xml: str) -> None:
-        """A table written at the end of the body."""
-        self.body.sectPr.addprevious(parse_xml(xml))
+        """A table written at the end of the body: a mark holds its place and its bytes are put there when the file
+        is written (parsing a chronology's table and moving it into the document took most of a render)."""
+        written = _as_written(xml)
+        if written is None:  # not what table_xml writes, or not text XML can carry: parsed (and refused) as ever
+            self.body.sectPr.addprevious(parse_xml(xml))
+            return
+        self.body.sectPr.addprevious(etree.ProcessingInstruction(TABLE_MARK, str(len(self.tables))))
+        self.tables.append(written)
 
     def block(self, block: Block) -> None:
         """One block."""
@@ -539,9 +627,7 @@ def render_docx(document: Document, glossary: Glossary) -> bytes:
         writer.contents(used)
     for n, chapter in enumerate(read.chapters):
         writer.chapter(chapter, first=n == 0)
-    out = io.BytesIO()
-    word.save(out)
-    return out.getvalue()
+    return _save(word, writer.tables)
 
 
 __all__ = ["FONT", "SIZE", "Words", "clean", "render_docx", "table_xml"]

@@ -67,9 +67,9 @@ def _ce(agency: str) -> str:
 
 def case_with_pack(services: Services) -> int:
     """The case the benchmark builds packs of (set up outside the timing)."""
-    users = [u for a in AGENCIES for u in (_author(a), _ce(a))]
-    people = [{"username": u, "display_name": f"{FORENAMES[n % 10]} {SURNAMES[n]}", "board": "dorset", "roles": []}
-              for n, u in enumerate(users)]
+    users = [(u, a) for a in AGENCIES for u in (_author(a), _ce(a))]  # each of the agency they act for
+    people = [{"username": u, "display_name": f"{FORENAMES[n % 10]} {SURNAMES[n]}", "board": "dorset", "agency": a,
+               "roles": []} for n, (u, a) in enumerate(users)]
     seed_users(services, people)
     case = start_case(services, "dorset", "dorset.referrer")
     case_id = case.id or 0

@@ -94,6 +94,7 @@ def fill_the_key(page: Any, case_id: int) -> None:
 def upload_imr(page: Any, case_id: int, data: bytes, name: str) -> None:
     """The IMR author's part: the police IMR uploaded as a Word file from the case's documents."""
     page.goto(f"/cases/{case_id}/documents")
+    keep_screenshot(page, "documents-list")
     page.get_by_role("link", name=re.compile("Individual Management Review")).first.click()
     page.locator("#file").set_input_files({"name": name, "mimeType": "application/vnd.openxmlformats-officedocument."
                                            "wordprocessingml.document", "buffer": data})
@@ -104,6 +105,7 @@ def upload_imr(page: Any, case_id: int, data: bytes, name: str) -> None:
 def release_pack(page: Any, case_id: int) -> Any:
     """The administrator builds and releases the Ofsted pack and waits for the outcome."""
     page.goto(f"/cases/{case_id}/packs")
+    keep_screenshot(page, "documents-packs")
     page.locator("#start-ofsted").click()
     expect(page.locator("#release-state")).to_contain_text(re.compile("Released|Not released"), timeout=60_000)
     return page

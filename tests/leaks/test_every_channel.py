@@ -252,7 +252,11 @@ def test_no_canary_in_the_logs_the_error_responses_or_the_audit_table_and_the_da
     assert searched(errors) == {}
     assert searched({"audit": "\n".join(audit)}) == {}
 
-    tables = holding_canaries(make_engine(database_url))
+    engine = make_engine(database_url)
+    try:
+        tables = holding_canaries(engine)
+    finally:
+        engine.dispose()
     assert tables <= CASE_CONTENT, f"identifying text outside the case's content: {sorted(tables - CASE_CONTENT)}"
     assert {"submission", "chronology_entry", "document_version", "anonymisation_key"} <= tables, \
         "the search finds the canaries where they are kept (a control on the search itself)"
