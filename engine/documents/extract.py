@@ -127,17 +127,21 @@ def _word_paragraphs(file: str, root: etree._Element, location: str) -> Iterator
         elif tag == INSERTION:
             insertions += 1 if event == "start" else -1
         elif event == "start" and paragraphs:
-            if tag in RUN_TEXT:
-                piece = node.text or ""
-            elif tag in RUN_DELETED:
-                deleted.append(node.text or "")
-                continue
-            else:
-                piece = " " if tag in RUN_SPACE else "-"
+            piece = _run_piece(node, deleted)
             if piece:
                 text.append(piece)
                 if insertions:
                     inserted.append(piece)
+
+
+def _run_piece(node: etree._Element, deleted: list[str]) -> str:
+    """What a run element adds to its paragraph's text; a deleted run's text goes to `deleted` instead ("")."""
+    if node.tag in RUN_TEXT:
+        return node.text or ""
+    if node.tag in RUN_DELETED:
+        deleted.append(node.text or "")
+        return ""
+    return " " if node.tag in RUN_SPACE else "-"
 
 
 def _plain_word_paragraphs(file: str, root: etree._Element, location: str) -> list[Piece] | None:
@@ -179,13 +183,7 @@ def _plain_word_paragraphs(file: str, root: etree._Element, location: str) -> li
         if (run is None or run.getparent() is not paragraph) and next(node.iterancestors(PARAGRAPH), None) \
                 is not paragraph:
             return None
-        if tag in RUN_TEXT:
-            piece = node.text or ""
-        elif tag in RUN_DELETED:
-            deleted.append(node.text or "")
-            continue
-        else:
-            piece = " " if tag in RUN_SPACE else "-"
+        piece = _run_piece(node, deleted)
         if piece:
             text.append(piece)
     if paragraph is not None:
