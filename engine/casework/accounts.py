@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from engine.casework.services import Services
@@ -44,20 +45,55 @@ def password_hash_of(services: Services, username: str) -> str | None:
         return uow.people.password_hash(username)
 
 
+# How long an API token works after it is issued (read here only): its owner then asks for a new one.
+TOKEN_LIFETIME = timedelta(days=90)
+
+
+def _digest(token: str) -> str:
+    """What is stored of a token: its sha256."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def issue_token(services: Services, username: str) -> str:
-    """A new API bearer token for a user (only its sha256 is stored; NotFound for an unknown user)."""
+    """A new API bearer token for a user, working for TOKEN_LIFETIME (only its sha256 is stored; NotFound for an
+    unknown user)."""
     token = secrets.token_urlsafe(32)
     now = services.clock.now()
     with services.uow() as uow:
         if uow.people.get_user(username) is None:
             raise NotFound(f"no user {username!r}")
-        uow.people.add_token(username, hashlib.sha256(token.encode()).hexdigest(), now)
+        uow.people.add_token(username, _digest(token), now)
         uow.events.append(EventRow(None, now, "api_token_issued", username, {"user": username}))
         uow.commit()
     return token
 
 
 def user_for_token(services: Services, token: str) -> str | None:
-    """Who a bearer token signs in, or None."""
+    """Who a bearer token signs in: None when it is unknown, revoked or older than TOKEN_LIFETIME."""
     with services.uow() as uow:
-        return uow.people.user_for_token(hashlib.sha256(token.encode()).hexdigest())
+        return uow.people.user_for_token(_digest(token), services.clock.now() - TOKEN_LIFETIME)
+
+
+def revoke_token(services: Services, token: str) -> str | None:
+    """Revoke the token presented (its owner's own act, audited); whose it was, or None when it was not live."""
+    now = services.clock.now()
+    with services.uow() as uow:
+        username = uow.people.revoke_token(_digest(token), now)
+        if username is not None:
+            uow.events.append(EventRow(None, now, "api_token_revoked", username, {"user": username, "tokens": 1}))
+        uow.commit()
+        return username
+
+
+def revoke_tokens(services: Services, username: str, by: str | None = None) -> int:
+    """Revoke every live token of a person (audited when there were any); how many (NotFound for an unknown
+    user)."""
+    now = services.clock.now()
+    with services.uow() as uow:
+        if uow.people.get_user(username) is None:
+            raise NotFound(f"no user {username!r}")
+        revoked = uow.people.revoke_tokens(username, now)
+        if revoked:
+            uow.events.append(EventRow(None, now, "api_token_revoked", by, {"user": username, "tokens": revoked}))
+        uow.commit()
+        return revoked

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.casework.access import administered_case, not_holdable
+from engine.casework.eligibility import checked_grant
 from engine.casework.services import Services
-from engine.errors import FieldError, InvalidSubmission, NotFound
+from engine.errors import FieldError, InvalidSubmission
 from engine.ports import Assignment, CaseRecord, EventRow, UserRecord
 from engine.workflow.catalogue import Role
 
@@ -22,18 +23,17 @@ class CaseRolesView:
     agencies: tuple[tuple[str, str], ...]
 
 
-def assign_role(services: Services, assignment: Assignment, by: str | None = None) -> None:
-    """Give a user a role, board-wide or on one case (audited)."""
-    if services.catalogue.role(assignment.role) is None:
-        raise NotFound(f"no role {assignment.role!r} in forms/roles.json")
+def assign_role(services: Services, assignment: Assignment, by: str | None = None) -> Assignment:
+    """Give a user a role, board-wide or on one case (audited), if they may hold it (eligibility.checked_grant:
+    InvalidSubmission naming the field otherwise, nothing stored); returns what was given."""
     with services.uow() as uow:
-        if uow.people.get_user(assignment.username) is None:
-            raise NotFound(f"no user {assignment.username!r}")
-        uow.people.assign(assignment)
-        uow.events.append(EventRow(assignment.case_id, services.clock.now(), "role_assigned", by,
-                                   {"role": assignment.role, "user": assignment.username,
-                                    "agency": assignment.agency, "board": assignment.board}))
+        given = checked_grant(services, uow, assignment)
+        uow.people.assign(given)
+        uow.events.append(EventRow(given.case_id, services.clock.now(), "role_assigned", by,
+                                   {"role": given.role, "user": given.username,
+                                    "agency": given.agency, "board": given.board}))
         uow.commit()
+        return given
 
 
 def case_roles(services: Services, case_id: int, admin: str) -> CaseRolesView:

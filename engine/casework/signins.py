@@ -1,5 +1,5 @@
-"""Sign-ins: failed attempts counted in the database (the limit holds across processes) and browser sessions
-recorded there, so signing out ends a session for good."""
+"""Sign-ins: failed attempts counted in the database per name and client address (the limit holds across
+processes) and browser sessions recorded there, so signing out ends a session for good."""
 
 from __future__ import annotations
 
@@ -10,25 +10,28 @@ from datetime import timedelta
 from engine.casework.services import Services
 
 
-def recent_failures(services: Services, username: str, window: timedelta) -> int:
-    """Failed sign-ins for this name within `window` of now."""
+def recent_failures(services: Services, username: str, address: str | None, window: timedelta) -> tuple[int, int]:
+    """Failed sign-ins within `window` of now: for this name from this address (from anywhere when the address is
+    unknown), and from this address for any name (0 when it is unknown)."""
+    since = services.clock.now() - window
     with services.uow() as uow:
-        return uow.people.login_failures_since(username, services.clock.now() - window)
+        return (uow.people.login_failures_since(since, username=username, address=address),
+                uow.people.login_failures_since(since, address=address) if address is not None else 0)
 
 
-def record_failure(services: Services, username: str, window: timedelta) -> None:
-    """Count one failed sign-in (and drop this name's failures older than the window)."""
+def record_failure(services: Services, username: str, address: str | None, window: timedelta) -> None:
+    """Count one failed sign-in for a name from an address (and drop everyone's failures older than the window)."""
     now = services.clock.now()
     with services.uow() as uow:
-        uow.people.clear_login_failures(username, before=now - window)
-        uow.people.add_login_failure(username, now)
+        uow.people.clear_login_failures(before=now - window)
+        uow.people.add_login_failure(username, now, address)
         uow.commit()
 
 
-def clear_failures(services: Services, username: str) -> None:
-    """Forget a name's failures after a successful sign-in."""
+def clear_failures(services: Services, username: str, address: str | None) -> None:
+    """Forget a name's failures from this address after it signed in there (those of other names stay counted)."""
     with services.uow() as uow:
-        uow.people.clear_login_failures(username)
+        uow.people.clear_login_failures(username, address)
         uow.commit()
 
 

@@ -474,14 +474,16 @@ class Mail(Base):
 
 
 class LoginFailure(Base):
-    """A failed sign-in, kept so throttling holds across processes."""
+    """A failed sign-in (the name tried, from which address), kept so throttling holds across processes."""
 
     __tablename__ = "login_failure"
-    __table_args__ = (Index("ix_login_failure_username_at", "username", "at"),)
+    __table_args__ = (Index("ix_login_failure_username_at", "username", "at"),
+                      Index("ix_login_failure_address_at", "address", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime]
+    address: Mapped[str | None] = mapped_column(String(64))  # the client's address, as the web server sees it
 
 
 class UserSession(Base):

@@ -117,20 +117,30 @@ class SqlPeopleRepository:
             for r in fresh(self.session, stmt)
         ]
 
-    def add_login_failure(self, username: str, at: datetime) -> None:
-        """Record a failed sign-in (kept in the database so every process sees it)."""
-        self.session.add(LoginFailure(username=username, at=at))
+    def add_login_failure(self, username: str, at: datetime, address: str | None = None) -> None:
+        """Record a failed sign-in for a name from an address (kept in the database so every process sees it)."""
+        self.session.add(LoginFailure(username=username, at=at, address=address))
         self.session.flush()
 
-    def login_failures_since(self, username: str, since: datetime) -> int:
-        """How many sign-ins failed for this name since `since`."""
-        stmt = select(func.count()).select_from(LoginFailure).where(
-            LoginFailure.username == username, LoginFailure.at > since)
+    def login_failures_since(self, since: datetime, username: str | None = None,
+                             address: str | None = None) -> int:
+        """How many sign-ins failed since `since`: for this name (when given) from this address (when given)."""
+        stmt = select(func.count()).select_from(LoginFailure).where(LoginFailure.at > since)
+        if username is not None:
+            stmt = stmt.where(LoginFailure.username == username)
+        if address is not None:
+            stmt = stmt.where(LoginFailure.address == address)
         return int(self.session.scalar(stmt) or 0)
 
-    def clear_login_failures(self, username: str, before: datetime | None = None) -> None:
-        """Forget a name's failed sign-ins (all, or those before `before`)."""
-        stmt = delete(LoginFailure).where(LoginFailure.username == username)
+    def clear_login_failures(self, username: str | None = None, address: str | None = None,
+                             before: datetime | None = None) -> None:
+        """Forget failed sign-ins: of this name (when given) from this address (when given), all or those at or
+        before `before`."""
+        stmt = delete(LoginFailure)
+        if username is not None:
+            stmt = stmt.where(LoginFailure.username == username)
+        if address is not None:
+            stmt = stmt.where(LoginFailure.address == address)
         if before is not None:
             stmt = stmt.where(LoginFailure.at <= before)
         self.session.execute(stmt.execution_options(synchronize_session=False))
@@ -155,10 +165,27 @@ class SqlPeopleRepository:
         self.session.add(ApiToken(token_hash=token_hash, username=username, created_at=at))
         self.session.flush()
 
-    def user_for_token(self, token_hash: str) -> str | None:
-        """The user a live (not revoked) token belongs to."""
+    def user_for_token(self, token_hash: str, issued_after: datetime) -> str | None:
+        """The user a live token belongs to: not revoked, and issued after `issued_after` (else it has expired)."""
         return self.session.scalar(
-            select(ApiToken.username).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None)))
+            select(ApiToken.username).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None),
+                                            ApiToken.created_at > issued_after))
+
+    def revoke_token(self, token_hash: str, at: datetime) -> str | None:
+        """Revoke one token; the user it belonged to, or None when it was unknown or already revoked."""
+        username = self.session.scalar(select(ApiToken.username).where(ApiToken.token_hash == token_hash,
+                                                                       ApiToken.revoked_at.is_(None)))
+        if username is not None:
+            self.session.execute(update(ApiToken).where(ApiToken.token_hash == token_hash).values(revoked_at=at)
+                                 .execution_options(synchronize_session=False))
+        return username
+
+    def revoke_tokens(self, username: str, at: datetime) -> int:
+        """Revoke every live token of a user; how many there were."""
+        result = self.session.execute(
+            update(ApiToken).where(ApiToken.username == username, ApiToken.revoked_at.is_(None)).values(revoked_at=at)
+            .execution_options(synchronize_session=False))
+        return rowcount(result)
 
     def holders_of(self, keys: Collection[HolderKey]) -> dict[HolderKey, list[str]]:
         """`holders` for many (role, board, case id, agency) at once, in one query (the inbox's "also can act")."""

@@ -50,7 +50,8 @@ def bench_eight_at_once(url: str, board: str = "dorset", rounds: int = 5) -> dic
     """Per round: one case's eight authors complete one by one, a twin case's eight all at once."""
     services = services_on(url)
     grant_everything(services, board, EIGHT)
-    seed_users(services, [{"username": _author(a), "display_name": a, "board": board, "roles": []} for a in EIGHT])
+    seed_users(services, [{"username": _author(a), "display_name": a, "board": board, "agency": a, "roles": []}
+                          for a in EIGHT])
     sequential: list[float] = []
     rows_in_a_row: list[float] = []
     together: list[float] = []

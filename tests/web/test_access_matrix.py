@@ -123,6 +123,7 @@ def matrix(scene: Scene) -> dict[tuple[str, str], Rule]:
         *document_rules(case),
         *authoring_rules(case),
         *pack_rules(case),
+        Rule("DELETE", "/api/token", everyone(204, 401)),  # near the end: it revokes the token the API rows use
         Rule("POST", "/logout", everyone(SIGN_IN, SIGN_IN)),  # last: it ends the session
     ]
     return {(r.method, r.path): r for r in rules}

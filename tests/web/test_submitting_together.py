@@ -35,7 +35,8 @@ def test_four_authors_submitting_their_pages_at_once_each_get_their_own_answers_
     grant_everything(services, "dorset", FOUR)
     case_id = at_the_imr_authors(services, "dorset", FOUR, CHOICES)
     authors = {a: f"together.{a}" for a in FOUR}
-    seed_users(services, [{"username": u, "display_name": u, "board": "dorset", "roles": []} for u in authors.values()])
+    seed_users(services, [{"username": u, "display_name": u, "board": "dorset", "agency": a, "roles": []}
+                          for a, u in authors.items()])
     hashed = Passwords(fast=True).hash(PASSWORD)
     tasks = authors_tasks(services, case_id)
     posts: dict[str, tuple[Browser, list[tuple[str, str]]]] = {}

@@ -76,6 +76,9 @@ def document() -> dict[str, Any]:
                  "responses": {"201": _json("Assignment", "Given"), **ERRORS}},
         "delete": {"summary": "Take a case role away (administrators)", "security": secured,
                    "requestBody": role_body, "responses": {"200": {"description": "Removed"}, **ERRORS}}})
+    spec.path(path="/api/token", operations={"delete": {
+        "summary": "Revoke the token this request is sent with (tokens also expire 90 days after issue)",
+        "security": secured, "responses": {"204": {"description": "Revoked"}, "401": ERRORS["401"]}}})
     spec.path(path="/api/openapi.json", operations={"get": {
         "summary": "This document", "responses": {"200": {"description": "OpenAPI 3 document"}}}})
     return spec.to_dict()
