@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 from engine.authoring.migration import run_queued_jobs
 from engine.authoring.versions import check_files, deploy, refusal_lines
 from engine.bootstrap import build_services
-from engine.casework.accounts import issue_token, password_hash_of, seed_users, set_password_hash
+from engine.casework.accounts import issue_token, password_hash_of, revoke_tokens, seed_users, set_password_hash
 from engine.casework.cases import start_case
 from engine.casework.completion import complete_task
 from engine.casework.mail import MailSettings, mailer_from
@@ -174,6 +174,13 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_revoke_token(args: argparse.Namespace) -> int:
+    """Revoke every API token of a user (a lost laptop, someone leaving); they sign no one in again."""
+    revoked = revoke_tokens(_services(args), args.user, by="run.py")
+    print(f"revoked {revoked} token{'s' if revoked != 1 else ''} of {args.user}")
+    return 0
+
+
 def cmd_password(args: argparse.Namespace) -> int:
     """Set a user's password, read from standard input."""
     from web.accounts import Passwords
@@ -245,6 +252,7 @@ def _demo_passwords(services: Services) -> None:
 def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
     """Start the web app and the timer worker in the background."""
     from web import create_app, freeze_startup_heap
+    from web.safety import QuietRequestHandler
 
     if not demo:
         config.refuse_unsafe_production()
@@ -270,7 +278,8 @@ def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
     app = create_app(services)
     freeze_startup_heap()
     print(f"the app answers on http://{args.host}:{args.port}/  (sign in there; Ctrl-C stops it)", flush=True)
-    app.run(host=args.host, port=args.port, debug=False, use_reloader=False)
+    app.run(host=args.host, port=args.port, debug=False, use_reloader=False,
+            request_handler=QuietRequestHandler)  # no Server header naming Werkzeug or Python
     return 0
 
 
@@ -343,7 +352,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("task_id")
     s.add_argument("--user", required=True)
     s.add_argument("--data", type=json_file, help="a JSON file of the form's answers")
-    s = sub.add_parser("token", help="issue an API bearer token")
+    s = sub.add_parser("token", help="issue an API bearer token (it works for 90 days)")
+    s.add_argument("--user", required=True)
+    s = sub.add_parser("revoke-token", help="revoke every API bearer token of a user")
     s.add_argument("--user", required=True)
     s = sub.add_parser("password", help="set a password (read from standard input)")
     s.add_argument("--user", required=True)
@@ -401,7 +412,8 @@ def cmd_leak_scan(args: argparse.Namespace) -> int:
 COMMANDS = {
     "init-db": cmd_init_db, "check-diagram": cmd_check_diagram, "deploy": cmd_deploy, "seed-users": cmd_seed,
     "start-case": cmd_start_case, "cases": cmd_cases, "versions": cmd_versions, "tasks": cmd_tasks,
-    "complete": cmd_complete, "assign": cmd_assign, "token": cmd_token, "password": cmd_password,
+    "complete": cmd_complete, "assign": cmd_assign, "token": cmd_token, "revoke-token": cmd_revoke_token,
+    "password": cmd_password,
     "fire-timers": cmd_fire_timers, "worker": cmd_worker, "mail": cmd_mail, "reproject": cmd_reproject,
     "leak-scan": cmd_leak_scan,
 }

@@ -11,7 +11,7 @@ from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
 
 from engine.casework.services import Services
-from web import auth, errors, ops, words
+from web import auth, config, errors, ops, safety, words
 from web.accounts import Passwords, Throttle
 from web.admin import pages as admin
 from web.api import routes as api
@@ -34,10 +34,14 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
         SESSION_ABSOLUTE_HOURS=12,
         FAST_PASSWORD_HASHING=False,
         WTF_CSRF_TIME_LIMIT=None,
+        **config.request_limits(),
     )
     app.config.from_prefixed_env("SCR")
     if test_config:
         app.config.update(test_config)
+    app.json = safety.StrictJSONProvider(app)  # request.get_json refuses NaN, deep nesting and lone surrogates
+    app.url_map.converters["int"] = safety.IdConverter  # ids beyond the database's range: 404, not a crash
+    safety.limit_requests(app)  # before CSRF reads the form
     app.extensions["services"] = services
     app.extensions["passwords"] = Passwords(fast=bool(app.config["FAST_PASSWORD_HASHING"]))
     app.extensions["throttle"] = Throttle(services)
@@ -62,6 +66,7 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
         response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers["Server"] = safety.SERVER_NAME  # no software or versions named
         if not request.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")  # case data never sits in a shared cache
         if app.config["SESSION_COOKIE_SECURE"]:

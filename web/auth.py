@@ -25,6 +25,7 @@ from engine.casework import signins
 from engine.casework.accounts import password_hash_of
 from engine.casework.services import Services
 from web.accounts import Passwords, Throttle, session_expired
+from web.safety import same_site
 
 bp = Blueprint("auth", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -94,9 +95,7 @@ def login() -> Any:
             now = services().clock.now().isoformat()
             session.clear()
             session.update(user=username, started=now, seen=now, sid=signins.open_session(services(), username))
-            target = request.args.get("next", "")
-            safe = target.startswith("/") and not target.startswith("//")
-            return redirect(target if safe else url_for("inbox.index"))
+            return redirect(same_site(request.args.get("next")) or url_for("inbox.index"))
         else:
             throttle.failed(username)
             error, status = "That user name and password do not match an account.", 401

@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from engine.authoring.studio import MAX_FILE_BYTES
 from engine.casework.mail import DEFAULT_BASE_URL, MailSettings
 from engine.casework.mailer import DEFAULT_SENDER, security_named
+from engine.documents.authoring import MAX_SECTION, MAX_UPLOAD
+from engine.documents.chronology import MAX_BYTES as MAX_CHRONOLOGY
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +25,23 @@ def database_url(default_file: Path | None = None) -> str:
     path = default_file or ROOT / "instance" / "scr.sqlite3"
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
+
+
+def request_limits() -> dict[str, Any]:
+    """The most a request may carry, checked before it is read (SCR_MAX_BODY_LENGTH, SCR_MAX_CONTENT_LENGTH override).
+
+    MAX_BODY_LENGTH: a form, a JSON body or the text fields of an upload (1 MB: drafts and answers are far
+    smaller). MAX_CONTENT_LENGTH: an upload (multipart), the largest file a page takes (a Word document) plus
+    1 MB for the form around it; a file a little over a page's own limit still reaches the page, which says so.
+    BODY_LENGTH_BY_ENDPOINT: the two pages whose text may be longer: a section of a document (its most characters,
+    percent-encoded) and a diagram saved from the studio (its most bytes, escaped as JSON).
+    """
+    return {
+        "MAX_BODY_LENGTH": 2**20,
+        "MAX_CONTENT_LENGTH": max(MAX_UPLOAD, MAX_CHRONOLOGY, MAX_FILE_BYTES) + 2**20,
+        "BODY_LENGTH_BY_ENDPOINT": {"authoring.save": MAX_SECTION * 9 + 2**16,
+                                    "studio.save_file": MAX_FILE_BYTES * 2 + 2**16},
+    }
 
 
 def time_zone() -> ZoneInfo:

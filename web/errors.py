@@ -17,6 +17,7 @@ from engine.errors import (
     NotPermitted,
     WorkflowFailed,
 )
+from web import safety
 
 STATUS: dict[type[EngineError], int] = {
     NotFound: 404, NotPermitted: 403, Conflict: 409, InvalidSubmission: 422, InvalidDiagram: 422,
@@ -24,7 +25,7 @@ STATUS: dict[type[EngineError], int] = {
     InvalidOutline: 500, ConversionFailed: 503,
 }
 TITLES = {403: "Not allowed", 404: "Not found", 409: "Someone else got there first", 422: "Please check",
-          400: "Bad request", 405: "Not allowed", 500: "Something went wrong",
+          400: "Bad request", 405: "Not allowed", 413: "Too large", 500: "Something went wrong",
           503: "Not available just now"}
 
 
@@ -48,9 +49,10 @@ def register(app: Flask) -> None:
         status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 500)
         if isinstance(error, NotFound):
             return _answer(404, "There is nothing here, or you do not have access to it.")
-        details = None
-        if isinstance(error, InvalidSubmission):
-            details = [{"field": e.field, "message": e.message} for e in error.errors]
+        details, message = None, str(error)
+        if isinstance(error, InvalidSubmission):  # a few fields by name, never the values sent
+            details = safety.capped([{"field": e.field, "message": e.message} for e in error.errors])
+            message = "; ".join(f"{d['field']}: {d['message']}" if d["field"] else d["message"] for d in details)
         if isinstance(error, WorkflowFailed):  # the step was rolled back and the case marked errored
             return _answer(status, "The procedure could not go on from this step, so nothing was changed. "
                            "Your answers are kept as a draft, and the case is marked for the LSCB administrator, "
@@ -64,9 +66,11 @@ def register(app: Flask) -> None:
         if isinstance(error, InvalidDiagram):
             details = [{"code": p.code, "element": p.element, "file": p.file, "message": p.message}
                        for p in error.problems]
-        return _answer(status, str(error), details)
+        return _answer(status, message or str(error), details)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response | str, int]:
         status = error.code or 500
+        if status == 413:
+            return _answer(status, safety.too_large_message())
         return _answer(status, error.description or TITLES.get(status, "Error"))

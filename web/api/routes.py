@@ -15,6 +15,7 @@ from engine.errors import FieldError, InvalidSubmission, NotFound
 from web.api import schemas
 from web.api.openapi import document
 from web.auth import services
+from web.safety import json_body
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 OPEN = {"api.openapi"}
@@ -36,8 +37,10 @@ def bearer_token() -> Any:
 
 
 def _body(schema: Any) -> dict[str, Any]:
+    """The JSON body read by the schema: 400 saying where it is not valid JSON, 422 naming fields it lacks."""
+    body = json_body()
     try:
-        loaded: dict[str, Any] = schema.load(request.get_json(silent=True) or {})
+        loaded: dict[str, Any] = schema.load({} if body is None else body)
     except ValidationError as exc:
         raise InvalidSubmission([FieldError(str(k), str(v)) for k, v in exc.normalized_messages().items()]) from exc
     return loaded

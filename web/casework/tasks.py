@@ -11,6 +11,7 @@ from engine.casework.completion import Completed, complete_task
 from engine.errors import Claimed, Conflict, FieldError, InvalidSubmission
 from web import formrender, words
 from web.auth import login_required, services
+from web.safety import MAX_ERRORS, same_site
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -69,7 +70,7 @@ def submit(task_id: str) -> Any:
         done = complete_task(services(), task_id, g.user, lambda schema: formrender.parse(schema, posted))
     except InvalidSubmission as refused:
         view, values = _shown_again(task_id)
-        return _page(view, values, refused.errors, 422)
+        return _page(view, values, refused.errors[:MAX_ERRORS], 422)  # a page, not a list of thousands
     except Claimed as held:
         flash(str(held), "error")
         view, values = _shown_again(task_id)
@@ -99,9 +100,8 @@ def _sent_on(done: Completed) -> str:
 
 
 def _back(task_id: str) -> Any:
-    target = request.form.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//")
-                    else url_for("tasks.show", task_id=task_id))
+    """The page the form came from (its `next` field) when it is on this site, else the task."""
+    return redirect(same_site(request.form.get("next")) or url_for("tasks.show", task_id=task_id))
 
 
 @bp.post("/<task_id>/claim")

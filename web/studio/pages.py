@@ -351,7 +351,7 @@ def job(job_id: int) -> Any:
 def migrate_one(case_id: int) -> Any:
     """Move one case to the published version of its procedure (refused, with the reason, when unsafe)."""
     to_version = request.form.get("to_version", "")
-    if not to_version.isdigit():
+    if not to_version.isdigit() or len(to_version) > 9:  # ids are 32-bit: a longer number names no version
         raise InvalidSubmission([FieldError("to_version", "say which version the case moves to")])
     try:
         moved = migration.migrate_case(services(), case_id, int(to_version), g.user, request.form.get("reason", ""))
