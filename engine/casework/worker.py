@@ -76,13 +76,27 @@ def _run_jobs(services: Services, jobs: Callable[[Services], int] | None) -> Non
         log.exception("queued jobs could not be run this round")
 
 
+class Running(threading.Event):
+    """A background worker: set it to stop the worker after its round; `stop()` also waits for that round to end,
+    so nothing it holds (a database connection) outlives whoever stopped it."""
+
+    thread: threading.Thread | None = None
+
+    def stop(self, timeout: float = 30) -> None:
+        """Stop the worker and wait for it."""
+        self.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+
 def start_background_worker(services: Services, poll_seconds: float = 1.0,
                             swept: Callable[[int], None] | None = None,
                             mailer: Mailer | None = None,
                             jobs: Callable[[Services], int] | None = None,
-                            name: str | None = None) -> threading.Event:
-    """Run the worker on a daemon thread; set the returned event to stop it."""
-    stop = threading.Event()
-    threading.Thread(target=run_worker, args=(services, stop, poll_seconds, swept, mailer, jobs, name),
-                     name="timer-worker", daemon=True).start()
+                            name: str | None = None) -> Running:
+    """Run the worker on a daemon thread; set the returned event to stop it (or call its `stop()` to wait too)."""
+    stop = Running()
+    stop.thread = threading.Thread(target=run_worker, args=(services, stop, poll_seconds, swept, mailer, jobs, name),
+                                   name="timer-worker", daemon=True)
+    stop.thread.start()
     return stop

@@ -430,7 +430,7 @@ def test_a_queued_job_runs_in_the_background_or_in_the_worker_without_blocking_t
     try:
         assert swept.wait(30)
     finally:
-        stop.set()
+        stop.stop()
 
     assert not thread.is_alive() and thread.daemon
     with services.uow() as uow:
