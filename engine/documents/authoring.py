@@ -21,12 +21,12 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from engine.casework.access import grants
+from engine.casework.access import grants, readable_case, reads_case_file
 from engine.casework.services import Services
 from engine.documents.keys import keeps_key
 from engine.documents.library import library
 from engine.documents.outline import Outline, Section, answer_refs
-from engine.errors import Conflict, FieldError, InvalidSubmission, NotFound, NotPermitted
+from engine.errors import Conflict, FieldError, InvalidSubmission, NotPermitted
 from engine.ports import CaseRecord, DocumentVersionRecord, EventRow, SignOffRecord, UnitOfWork
 
 MAX_SECTION = 200_000  # characters of one section
@@ -150,14 +150,6 @@ def document_sha(current: dict[str, DocumentVersionRecord]) -> str:
     return _sha(joined.encode())
 
 
-def _case(uow: UnitOfWork, case_id: int) -> CaseRecord:
-    """The case or NotFound."""
-    case = uow.cases.get(case_id)
-    if case is None:
-        raise NotFound("no such case")
-    return case
-
-
 def _titles(services: Services, roles: Sequence[str], default: str) -> str:
     """The roles' titles from the catalogue, as 'A, B or C'."""
     titles = [(r.title if (r := services.catalogue.role(name)) else name) for name in roles]
@@ -171,20 +163,6 @@ def _holds(services: Services, uow: UnitOfWork, username: str, case: CaseRecord,
     """True when the person holds one of `roles` on this case (for `agency` where the role is per agency)."""
     return any(grants(a, role, case.board, case.id or 0, agency or None, services.catalogue)
                for a in uow.people.assignments_of(username) for role in roles)
-
-
-def _sees(uow: UnitOfWork, username: str, case: CaseRecord) -> bool:
-    """True when the person holds any role on the case or its board (so may learn it exists)."""
-    return any(a.case_id == case.id or (a.case_id is None and a.board == case.board)
-               for a in uow.people.assignments_of(username))
-
-
-def _seen_case(uow: UnitOfWork, username: str, case_id: int) -> CaseRecord:
-    """The case, if the person may learn it exists (NotFound otherwise)."""
-    case = _case(uow, case_id)
-    if not _sees(uow, username, case):
-        raise NotFound("no such case")
-    return case
 
 
 def _writes(services: Services, uow: UnitOfWork, username: str, case: CaseRecord, outline: Outline,
@@ -205,14 +183,8 @@ def _reads(services: Services, uow: UnitOfWork, username: str, case: CaseRecord,
     """True for authors, signers, the key's keeper and everyone who reads the case file."""
     if _holds(services, uow, username, case, [*outline.authors, *outline.signoffs], agency):
         return True
-    if keeps_key(services, uow, username, case.board):
-        return True
-    for a in uow.people.assignments_of(username):
-        role = services.catalogue.role(a.role)
-        if role and role.reads_case_file and (a.case_id == case.id or (a.case_id is None
-                                                                         and a.board == case.board)):
-            return True
-    return False
+    return keeps_key(services, uow, username, case.board) or reads_case_file(
+        uow.people.assignments_of(username), case.board, case.id or 0, None, services.catalogue)
 
 
 def _may_write(services: Services, uow: UnitOfWork, username: str, case: CaseRecord, outline: Outline,
@@ -300,7 +272,7 @@ def document_state(services: Services, username: str, case_id: int, outline: Out
                    agency: str = "") -> DocumentState:
     """Where one document of a case stands, for those who may read it."""
     with services.uow() as uow:
-        case = _seen_case(uow, username, case_id)
+        case = readable_case(uow, case_id, username)
         agency = _agency(services, outline, agency)
         _may_read(services, uow, username, case, outline, agency)
         return _for(services, uow, username, case, _state(uow, case_id, outline, agency))
@@ -323,7 +295,7 @@ def documents_of(services: Services, username: str, case_id: int) -> CaseDocumen
     with where it stands; NotFound for those who cannot see the case."""
     outlines = [o for o in library(services).outlines.values() if o.authors]
     with services.uow() as uow:
-        case = _seen_case(uow, username, case_id)
+        case = readable_case(uow, case_id, username)
         versions = uow.documents.versions(case_id)
         signoffs = uow.documents.signoffs(case_id)
         agencies = case_agencies(services, uow, case, outlines, versions)
@@ -389,7 +361,7 @@ def save_section(services: Services, username: str, case_id: int, outline: Outli
     """Keep a new version of one written section (the old ones stay); sign-offs of the old text no longer hold."""
     text = text.replace("\r\n", "\n").strip()
     with services.uow() as uow:
-        case = _seen_case(uow, username, case_id)
+        case = readable_case(uow, case_id, username)
         agency = _agency(services, outline, agency)
         _may_write(services, uow, username, case, outline, agency)
         if section not in section_ids(outline):
@@ -440,7 +412,7 @@ def upload(services: Services, username: str, case_id: int, outline: Outline, fi
     """Keep an uploaded .docx as the next version of the whole document."""
     name = (file_name or "document.docx").replace("\\", "/").rsplit("/", 1)[-1][:200]
     with services.uow() as uow:
-        case = _seen_case(uow, username, case_id)
+        case = readable_case(uow, case_id, username)
         agency = _agency(services, outline, agency)
         _may_write(services, uow, username, case, outline, agency)
         check_docx(data)
@@ -460,7 +432,7 @@ def sign_off(services: Services, username: str, case_id: int, outline: Outline, 
     """Sign the document as it stood when the person read it (`sha256`), as the first of the outline's sign-off
     roles they hold: refused (409) when it has changed since, so nobody signs what they did not see."""
     with services.uow() as uow:
-        case = _seen_case(uow, username, case_id)
+        case = readable_case(uow, case_id, username)
         agency = _agency(services, outline, agency)
         role = _signs_as(services, uow, username, case, outline, agency)
         if not role:

@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from engine.casework.access import readable_case
 from engine.casework.services import Services
 from engine.documents import authoring, chronology, pdf
 from engine.documents.build import Planned, built, file_name, gather
@@ -39,12 +40,10 @@ class Exported:
     mimetype: str
 
 
-def _case(services: Services, uow: UnitOfWork, case_id: int, username: str) -> CaseRecord:
-    """The case (the caller has already been found to read the document)."""
-    case = uow.cases.get(case_id)
-    if case is None:
-        raise NotFound("no such case")
-    return case
+def _reader(services: Services, uow: UnitOfWork, case_id: int, username: str) -> CaseRecord:
+    """The gate of a one-document export: the case, for whoever may see it (the document's own read check has
+    already passed)."""
+    return readable_case(uow, case_id, username)
 
 
 def export_document(services: Services, username: str, case_id: int, outline_id: str, agency: str, fmt: str,
@@ -58,7 +57,7 @@ def export_document(services: Services, username: str, case_id: int, outline_id:
     state = authoring.document_state(services, username, case_id, outline, agency)  # NotFound / NotPermitted
     filling = read_packs(books, services.catalogue).filling
     with services.uow() as uow:
-        case = _case(services, uow, case_id, username)
+        case = _reader(services, uow, case_id, username)
         material, [item] = gather(services, uow, case, books, filling,
                                   [Planned(outline, state.agency, outline.audience)], zone)
     made = built(item, material, books.glossary)
@@ -70,7 +69,7 @@ def export_document(services: Services, username: str, case_id: int, outline_id:
             pdf.check_length(made.document or Document(outline.id, outline.title, outline.audience, (),
                                                        cite=outline.cite), data, outline.max_pages)
         outgoing = Outgoing(file_name(case, outline, state.agency, "pdf"), data, outgoing.audience)
-    released = release_file(services, username, case_id, outgoing, f"export:{outline.id}:{fmt}", gate=_case,
+    released = release_file(services, username, case_id, outgoing, f"export:{outline.id}:{fmt}", gate=_reader,
                             made_from=made_from)
     return Exported(outgoing.name, released, FORMATS[fmt])
 

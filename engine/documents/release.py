@@ -119,13 +119,12 @@ def _stopped(services: Services, release_id: int, status: str, message: str) -> 
 
 
 def run_release(services: Services, release: ReleaseRecord, username: str,
-                build: Callable[[Progress], Sequence[Outgoing]], public: bool | None = None) -> ReleaseRecord:
+                build: Callable[[Progress], Sequence[Outgoing]], public: bool = False) -> ReleaseRecord:
     """Build a pack's files, scan each, and keep the zip (released) or the findings (refused), with progress written
-    as it goes so the page can show it. `public` says whether the pack is published (by default: a pack of the
-    kind "publication"). A build the engine refuses (a broken outline, say) leaves the release refused with why;
-    anything else leaves it failed and is raised."""
+    as it goes so the page can show it. `public` says whether the pack is published (packs.json's audience). A
+    build the engine refuses (a broken outline, say) leaves the release refused with why; anything else leaves it
+    failed and is raised."""
     release_id = release.id or 0
-    public = release.kind == "publication" if public is None else public
 
     def progress(done: int, total: int) -> None:
         with services.uow() as uow:
