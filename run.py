@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -211,9 +212,11 @@ def cmd_fire_timers(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the timer worker in the foreground."""
     config.refuse_unsafe_production()
+    services = _services(args)
+    _warm_up(services)
     print("timer worker running; Ctrl-C stops it")
     try:
-        run_worker(_services(args), threading.Event(), args.poll, mailer=mailer_from(_mail_settings(args)),
+        run_worker(services, threading.Event(), args.poll, mailer=mailer_from(_mail_settings(args)),
                    jobs=run_queued_jobs)
     except KeyboardInterrupt:
         pass
@@ -249,6 +252,13 @@ def _demo_passwords(services: Services) -> None:
             set_password_hash(services, user["username"], hasher.hash(password), by="demo")
 
 
+def _warm_up(services: Services) -> None:
+    """Compile the process versions in use before serving or firing timers, saying how long it took."""
+    started = time.perf_counter()
+    count = services.warm_up()
+    print(f"{count} process versions compiled in {time.perf_counter() - started:.1f} s", flush=True)
+
+
 def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
     """Start the web app and the timer worker in the background."""
     from web import create_app, freeze_startup_heap
@@ -271,6 +281,7 @@ def cmd_serve(args: argparse.Namespace, demo: bool = False) -> int:
         print(f"demo users (password for every one: {services.catalogue.demo_password}):")
         for user in services.catalogue.users:
             print(f"  {user['username']:<28} {', '.join(user.get('roles', [])) or 'case roles assigned per case'}")
+    _warm_up(services)
     mail = _mail_settings(args)
     start_background_worker(services, mailer=mailer_from(mail), jobs=run_queued_jobs)
     if mail.transport == "file":

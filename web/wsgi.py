@@ -7,5 +7,6 @@ from web import config, create_app, freeze_startup_heap
 
 config.refuse_unsafe_production()
 _services, _engine = build_services(config.database_url(), config.forms_dir())
+_services.warm_up()  # compile the process versions before accepting requests (with preload_app, before forking)
 app = create_app(_services)
 freeze_startup_heap()

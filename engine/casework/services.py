@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,18 +23,36 @@ class Services:
     forms: Callable[[], Mapping[str, bytes]]
     clock: Clock
     _compiled: dict[int, CompiledProcess] = field(default_factory=dict)
+    _compiling: threading.Lock = field(default_factory=threading.Lock, repr=False)
     writers: Combiner = field(default_factory=Combiner)  # completions of one case arriving together, written together
     documents_dir: Path | None = None  # the document outlines (forms/documents), read by engine.documents.library
 
     def compiled(self, version: VersionRecord) -> CompiledProcess:
-        """The compiled specs of a stored version (parsed once per process, then cached)."""
+        """The compiled specs of a stored version (parsed once per process, then cached; one thread compiles)."""
         assert version.id is not None
-        if version.id not in self._compiled:
-            diagrams = {k[5:]: v.encode() for k, v in version.files.items() if k.startswith("bpmn/")}
-            forms = {k[6:]: v.encode() for k, v in version.files.items() if k.startswith("forms/")}
-            self._compiled[version.id] = compile_processes(diagrams, forms, self.catalogue, [version.process_id])[
-                version.process_id]
-        return self._compiled[version.id]
+        cached = self._compiled.get(version.id)
+        if cached is not None:
+            return cached
+        with self._compiling:  # probe finding 9: concurrent first requests each compiled the same version
+            cached = self._compiled.get(version.id)
+            if cached is None:
+                diagrams = {k[5:]: v.encode() for k, v in version.files.items() if k.startswith("bpmn/")}
+                forms = {k[6:]: v.encode() for k, v in version.files.items() if k.startswith("forms/")}
+                cached = compile_processes(diagrams, forms, self.catalogue, [version.process_id])[version.process_id]
+                self._compiled[version.id] = cached
+            return cached
+
+    def warm_up(self) -> int:
+        """Compile every published version and every version an unfinished case runs; returns how many were new.
+
+        Called before a process accepts requests or fires timers (probe finding 9: the first request per board
+        waited 0.3-4.8 s for a compile), and before gunicorn forks, so its workers share the result.
+        """
+        with self.uow() as uow:
+            needed = [uow.versions.get(i) for i in uow.versions.in_use() if i not in self._compiled]
+        for version in needed:
+            self.compiled(version)
+        return len(needed)
 
     def process_of(self, uow: UnitOfWork, record: CaseRecord) -> CompiledProcess:
         """The compiled version a case is pinned to, read from the store only on a cache miss."""

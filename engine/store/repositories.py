@@ -87,6 +87,12 @@ class SqlVersionRepository:
         newest = select(func.max(Publication.id)).where(Publication.process_id == process_id).scalar_subquery()
         return self.session.scalar(select(Publication.version_id).where(Publication.id == newest))
 
+    def in_use(self) -> Sequence[int]:
+        """Ids of the versions a request may need first: every published one and every one an unfinished case runs."""
+        published = select(Publication.version_id).distinct()
+        running = select(Case.version_id).where(Case.status != "completed").distinct()
+        return sorted(set(self.session.scalars(published)) | set(self.session.scalars(running)))
+
     def list(self) -> Sequence[VersionRecord]:
         """All versions, oldest first."""
         return [_version(r) for r in fresh(self.session, select(ProcessVersion).order_by(ProcessVersion.id))]
