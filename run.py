@@ -7,7 +7,7 @@ import json
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -385,7 +385,73 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("leak-scan", help="scan files for what a case's anonymisation key says is identifying")
     s.add_argument("--key", required=True, help="the case's anonymisation key (JSON)")
     s.add_argument("files", nargs="+", metavar="FILE", help=".docx, .odt, .pdf, .html, .csv, .eml, .zip or text")
+    sub.add_parser("verify-audit", help="verify every case's audit hash chain (exit 1 naming a tampered event)")
+    s = sub.add_parser("purge-closed", help="delete closed cases past retention, leaving a tombstone (dry run "
+                       "unless --yes)")
+    s.add_argument("--older-than-days", type=int, default=None,
+                   help="days after closing a case is kept (default: SCR_RETENTION_DAYS)")
+    s.add_argument("--yes", action="store_true", help="purge; without it nothing is deleted")
+    s.add_argument("--user", default="run.py", help="who purges, as the tombstone records it")
+    s.add_argument("--now", type=instant, help="the date or time to treat as now")
     return p
+
+
+def cmd_verify_audit(args: argparse.Namespace) -> int:
+    """Walk every audit chain: one line when all verify, else the first tampered event of each broken chain
+    (exit 1)."""
+    from engine.store.audit import verify_database
+
+    _, engine = build_services(config.database_url(), config.forms_dir())
+    try:
+        report = verify_database(engine)
+    finally:
+        engine.dispose()
+    for broken in report.breaks:
+        print(broken.line(report.references.get(broken.case_id or 0)))
+    outside = report.events - report.case_events
+    counted = (f"{report.case_events} event{'s' if report.case_events != 1 else ''} in {report.cases} "
+               f"case{'s' if report.cases != 1 else ''}; {outside} event{'s' if outside != 1 else ''} of no case")
+    if report.breaks:
+        print(f"audit chain BROKEN in {len(report.breaks)} chain{'s' if len(report.breaks) != 1 else ''} "
+              f"({counted})", file=sys.stderr)
+        return 1
+    print(f"audit chain ok: {counted}")
+    return 0
+
+
+def cmd_purge_closed(args: argparse.Namespace) -> int:
+    """List (by default) or purge (--yes) the cases closed more than N days ago, each leaving a tombstone."""
+    from engine.casework.mailer import FileTransport
+    from engine.store.retention import expired, purge
+
+    days = args.older_than_days if args.older_than_days is not None else config.retention_days()
+    if days is None:
+        print("run.py purge-closed: say how long closed cases are kept: --older-than-days N or SCR_RETENTION_DAYS",
+              file=sys.stderr)
+        return 2
+    services, engine = build_services(config.database_url(), config.forms_dir(),
+                                      FrozenClock(args.now) if args.now else None)
+    try:
+        now = services.clock.now()
+        cutoff = now - timedelta(days=days)
+        mail = _mail_settings(args)
+        files_of = FileTransport(mail.directory).path_of if mail.transport == "file" else None
+        due = expired(engine, cutoff, files_of)
+        purged = 0
+        for case in due:
+            tables = ", ".join(f"{table} {n}" for table, n in case.rows.items())
+            print(f"{'purging' if args.yes else 'would purge'} {case.reference} (case {case.case_id}), closed "
+                  f"{case.closed_at:%Y-%m-%d}: {case.total} rows ({tables}), {len(case.files)} mail files")
+            if args.yes and purge(engine, case.case_id, cutoff, now, args.user, days, files_of) is None:
+                print(f"  {case.reference} changed meanwhile: not purged")
+            else:
+                purged += 1
+    finally:
+        engine.dispose()
+    closed = f"{purged} case{'s' if purged != 1 else ''} closed before {cutoff:%Y-%m-%d} ({days} days)"
+    print(f"purged {closed}; each left a case_purged tombstone in the audit log" if args.yes else
+          f"dry run, nothing deleted: {closed}; add --yes to purge")
+    return 0
 
 
 def cmd_leak_scan(args: argparse.Namespace) -> int:
@@ -426,7 +492,7 @@ COMMANDS = {
     "complete": cmd_complete, "assign": cmd_assign, "token": cmd_token, "revoke-token": cmd_revoke_token,
     "password": cmd_password,
     "fire-timers": cmd_fire_timers, "worker": cmd_worker, "mail": cmd_mail, "reproject": cmd_reproject,
-    "leak-scan": cmd_leak_scan,
+    "leak-scan": cmd_leak_scan, "verify-audit": cmd_verify_audit, "purge-closed": cmd_purge_closed,
 }
 
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import Connection, create_engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
@@ -32,6 +32,18 @@ def postgres_schema(prefix: str, base: str = POSTGRES_URL) -> Iterator[str | Non
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
     finally:
         admin.dispose()
+
+
+AUDIT_TRIGGERS = {"sqlite": ("event_refuses_update", "event_refuses_delete"),
+                  "postgresql": ("event_refuses_change", "event_refuses_truncate")}
+
+
+def allow_audit_tampering(conn: Connection) -> None:
+    """Drop the audit table's append-only triggers (revision 0011) in this throw-away database, as someone with the
+    owner's rights could, so a test can tamper with the chain and see verification catch it."""
+    on = " ON event" if conn.dialect.name == "postgresql" else ""
+    for trigger in AUDIT_TRIGGERS[conn.dialect.name]:
+        conn.exec_driver_sql(f"DROP TRIGGER {trigger}{on}")
 
 
 def unreachable(message: str) -> None:

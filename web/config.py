@@ -92,6 +92,16 @@ def mail_settings(base_url: str = DEFAULT_BASE_URL) -> MailSettings:
     )
 
 
+def retention_days() -> int | None:
+    """SCR_RETENTION_DAYS: how many days after a case closed `run.py purge-closed` deletes it (unset: none set)."""
+    value = (os.environ.get("SCR_RETENTION_DAYS") or "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()):
+        raise ValueError(f"SCR_RETENTION_DAYS={value!r} is not a whole number of days")
+    return int(value)
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -110,7 +120,8 @@ def production_refusals(env: Mapping[str, str] | None = None) -> list[str]:
                         "the server's certificate is checked.")
     if any(_truthy(env.get(name)) for name in ("SCR_DEBUG", "FLASK_DEBUG", "DEBUG")):
         refusals.append("Debug mode is on (SCR_DEBUG / FLASK_DEBUG / DEBUG): turn it off.")
-    if _truthy(env.get("SCR_TEST_HOOKS")) or _truthy(env.get("APP_TEST_HOOKS")):
+    if any((env.get(name) or "").strip().lower() not in ("", "0", "false", "no", "off")  # crash:<point> too
+           for name in ("SCR_TEST_HOOKS", "APP_TEST_HOOKS")):
         refusals.append("Test hooks are on (SCR_TEST_HOOKS): turn them off.")
     if len(env.get("SCR_SECRET_KEY", "")) < 32:
         refusals.append("SCR_SECRET_KEY must be set to at least 32 random characters, the same for every worker.")

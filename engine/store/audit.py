@@ -1,20 +1,25 @@
-"""The append-only audit log and its per-case sha256 hash chain (canonical form, hashing, verification)."""
+"""The append-only audit log and its per-case sha256 hash chain (canonical form, hashing, verification of one
+chain or of every chain in the database)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.orm import Session
 
 from engine.ports import EventRow
-from engine.store.models import Event
+from engine.store.models import Case, Event
 from engine.store.sql import fresh
 
 GENESIS = ""
+HASH_MISMATCH = "hash mismatch"
+BROKEN_LINK = "broken link"
+VERIFY_BATCH = 2000
 
 
 def canonical(event: EventRow, prev_hash: str) -> str:
@@ -43,6 +48,104 @@ def first_broken_link(chain: Iterable[tuple[EventRow, str, str]]) -> int | None:
             return index
         expected_prev = stored_hash
     return None
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first event of one chain that fails verification, and how."""
+
+    case_id: int | None
+    event_id: int
+    position: int  # 0 = the chain's first event
+    problem: str  # HASH_MISMATCH or BROKEN_LINK
+    previous_id: int | None  # the event before it in the chain as stored (None: it is the first)
+
+    def line(self, reference: str | None = None) -> str:
+        """One line a person can act on, naming the event, its case and what differs."""
+        chain = "no case" if self.case_id is None else f"case {self.case_id}" + (f" ({reference})" if reference else "")
+        if self.problem == HASH_MISMATCH:
+            why = "its content differs from what was hashed when it was written (the row was changed)"
+        elif self.previous_id is None:
+            why = "it is the first event left but does not start the chain (events before it were deleted)"
+        else:
+            why = (f"its prev_hash is not the hash of event {self.previous_id} before it (an event between them was "
+                   "deleted, or that event's hash was changed)")
+        return f"event {self.event_id} of {chain}: {self.problem}: {why}"
+
+
+@dataclass
+class ChainReport:
+    """Every chain of the database walked: how many events and case chains, and the first break of each chain."""
+
+    events: int = 0
+    case_events: int = 0
+    cases: int = 0
+    breaks: list[ChainBreak] = field(default_factory=list)
+    references: dict[int, str] = field(default_factory=dict)  # the reference of each case with a break
+
+    @property
+    def ok(self) -> bool:
+        """Whether every chain verifies."""
+        return not self.breaks
+
+
+def verify_all(session: Session) -> ChainReport:
+    """Walk every case's chain and the chain of events of no case, in id order, streaming the rows."""
+    report = ChainReport()
+    walk: _Walk | None = None
+    for row in session.execute(_EVERY_EVENT):
+        if walk is None or row.case_id != walk.case_id:
+            _close(report, walk)
+            walk = _Walk(row.case_id)
+        report.events += 1
+        report.case_events += row.case_id is not None
+        walk.step(row.id, EventRow(row.case_id, row.at, row.kind, row.actor, row.detail), row.prev_hash, row.hash)
+    _close(report, walk)
+    return report
+
+
+def verify_database(engine: Engine) -> ChainReport:
+    """verify_all in a session of its own, with the reference of each case whose chain is broken."""
+    with Session(engine) as session:
+        report = verify_all(session)
+        broken = [b.case_id for b in report.breaks if b.case_id is not None]
+        if broken:
+            found = session.execute(select(Case.id, Case.reference).where(Case.id.in_(broken)))
+            report.references = {case_id: reference for case_id, reference in found}
+    return report
+
+
+_EVERY_EVENT = (select(Event.id, Event.case_id, Event.at, Event.kind, Event.actor, Event.detail, Event.prev_hash,
+                       Event.hash).order_by(Event.case_id, Event.id).execution_options(yield_per=VERIFY_BATCH))
+
+
+@dataclass
+class _Walk:
+    """One chain being verified: what the next link must be, and its first break."""
+
+    case_id: int | None
+    position: int = 0
+    expected_prev: str = GENESIS
+    previous_id: int | None = None
+    broken: ChainBreak | None = None
+
+    def step(self, event_id: int, event: EventRow, prev_hash: str, stored: str) -> None:
+        """Check the next event of the chain (only the first break is kept)."""
+        if self.broken is None:
+            if prev_hash != self.expected_prev:
+                self.broken = ChainBreak(self.case_id, event_id, self.position, BROKEN_LINK, self.previous_id)
+            elif event_hash(event, prev_hash) != stored:
+                self.broken = ChainBreak(self.case_id, event_id, self.position, HASH_MISMATCH, self.previous_id)
+        self.position, self.expected_prev, self.previous_id = self.position + 1, stored, event_id
+
+
+def _close(report: ChainReport, walk: _Walk | None) -> None:
+    """Count a finished chain and keep its break."""
+    if walk is None:
+        return
+    report.cases += walk.case_id is not None
+    if walk.broken is not None:
+        report.breaks.append(walk.broken)
 
 
 class SqlEventRepository:

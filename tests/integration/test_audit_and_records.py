@@ -14,6 +14,7 @@ from engine.ports import EventRow, NoticeRow, PublicationRecord, UserRecord, Ver
 from engine.store import SqlUnitOfWork
 from engine.store.models import Base
 from engine.store.repositories import SqlEventRepository, SqlNoticeRepository, SqlPeopleRepository
+from tests.databases import allow_audit_tampering
 
 NewUow = Callable[[], SqlUnitOfWork]
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -61,6 +62,7 @@ def test_event_hash_chain_detects_an_edited_or_deleted_event(
     case_id = make_case()
     append_events(new_uow, case_id, 4)
     with engine.begin() as conn:
+        allow_audit_tampering(conn)  # the table refuses both otherwise (tests/service/test_audit_chain.py)
         query = text("SELECT id FROM event WHERE case_id = :c ORDER BY id")
         ids = conn.execute(query, {"c": case_id}).scalars().all()
         conn.execute(text("""UPDATE event SET detail = '{"step": 99}' WHERE id = :id"""), {"id": ids[2]})
