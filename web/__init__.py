@@ -34,6 +34,10 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
         SESSION_ABSOLUTE_HOURS=12,
         FAST_PASSWORD_HASHING=False,
         WTF_CSRF_TIME_LIMIT=None,
+        # Over https flask-wtf also demands a same-origin Referer, which browsers never send under our
+        # `Referrer-Policy: no-referrer` (every form refused behind a TLS proxy); the token and the SameSite
+        # cookie already bind each form to this site.
+        WTF_CSRF_SSL_STRICT=False,
         **config.request_limits(),
     )
     app.config.from_prefixed_env("SCR")

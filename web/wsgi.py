@@ -9,4 +9,5 @@ config.refuse_unsafe_production()
 _services, _engine = build_services(config.database_url(), config.forms_dir())
 _services.warm_up()  # compile the process versions before accepting requests (with preload_app, before forking)
 app = create_app(_services)
+_engine.dispose()  # no pooled connection crosses a fork: each process opens its own on its first request
 freeze_startup_heap()
