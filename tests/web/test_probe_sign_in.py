@@ -90,3 +90,14 @@ def test_the_api_refuses_a_proforma_naming_another_boards_user_and_they_learn_no
     outsider = bearer(issue_token(services, "bp.police.imr"))
     assert record.reference not in {c["reference"] for c in client.get("/api/cases", headers=outsider).get_json()}
     assert client.get(f"/api/cases/{record.id}", headers=outsider).status_code == 404
+
+
+def test_a_person_signs_in_over_https_although_their_browser_sends_no_referer(app: Flask) -> None:
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"  # as behind a TLS proxy that says so
+    browser = Browser(client)
+
+    answer = browser.sign_in("dorset.referrer")
+
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
+    assert "referrer" not in answer.get_data(as_text=True).lower()
