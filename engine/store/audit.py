@@ -155,16 +155,27 @@ class SqlEventRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._transaction: object = None
+        self._last: dict[int | None, str] = {}  # the hash each chain ends with, in this transaction
 
     def append(self, event: EventRow) -> None:
-        """Append `event` after the case's last event (serialised per case on PostgreSQL)."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            lock = func.pg_advisory_xact_lock(self.ADVISORY_LOCK_CLASS, event.case_id or 0)
-            self.session.execute(select(lock))
-        last = self.session.scalar(
-            select(Event.hash).where(_same_case(event.case_id)).order_by(Event.id.desc()).limit(1)
-        )
-        prev_hash = last if last is not None else GENESIS
+        """Append `event` after the case's last event (serialised per case on PostgreSQL).
+
+        The chain's end is read once per transaction: the per-case lock (PostgreSQL) or the database's write lock
+        (SQLite) holds until commit, so later appends of this transaction chain to the hash written before them.
+        """
+        transaction = self.session.get_transaction()
+        if transaction is not self._transaction:
+            self._transaction, self._last = transaction, {}
+        prev_hash = self._last.get(event.case_id)
+        if prev_hash is None:
+            if self.session.get_bind().dialect.name == "postgresql":
+                lock = func.pg_advisory_xact_lock(self.ADVISORY_LOCK_CLASS, event.case_id or 0)
+                self.session.execute(select(lock))
+            last = self.session.scalar(
+                select(Event.hash).where(_same_case(event.case_id)).order_by(Event.id.desc()).limit(1)
+            )
+            prev_hash = last if last is not None else GENESIS
         row = Event(
             case_id=event.case_id,
             at=event.at,
@@ -174,8 +185,8 @@ class SqlEventRepository:
             prev_hash=prev_hash,
             hash=event_hash(event, prev_hash),
         )
-        self.session.add(row)
-        self.session.flush()
+        self.session.add(row)  # written with the transaction's other rows at its next flush, in this order
+        self._last[event.case_id] = row.hash
 
     def for_case(self, case_id: int | None) -> Sequence[EventRow]:
         """The case's events in order of appending (None: the events of no case, such as publications)."""
