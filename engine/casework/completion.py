@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine import faults
 from engine.casework import latency
 from engine.casework.access import Standing, check_task, done_by, refuse_unholdable
 from engine.casework.combining import Pending
@@ -123,8 +124,12 @@ def _write_once(services: Services, case_id: int, requests: Callable[[], list[_R
     """Lock the case, complete the requests (asked for once it is locked) and commit."""
     with services.uow() as uow:
         record = uow.cases.get(case_id, for_update=True)
+        faults.crash_point("after_load")
         outcomes = _complete_all(services, uow, record, requests(), attempt)
+        wrote = any(isinstance(outcome, Completed) for outcome in outcomes)
+        faults.crash_point("before_commit", wrote)
         uow.commit()
+        faults.crash_point("after_commit", wrote)  # written, not yet answered
         return outcomes
 
 
@@ -161,7 +166,10 @@ def _complete_all(services: Services, uow: UnitOfWork, record: CaseRecord, reque
     steps = [d for d in done if not isinstance(d, EngineError)]
     if not steps:
         return [d for d in done if isinstance(d, EngineError)]
+    faults.crash_point("after_step")
     record = save(uow, record, case, now)
+    faults.split_transaction(uow.commit)
+    faults.crash_point("after_state_write")
     assert record.id is not None
     for request, row, data, result in steps:
         uow.tasks.mark_completed(request.task_id, request.username, now)
