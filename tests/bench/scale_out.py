@@ -143,7 +143,11 @@ class Layout:
             [str(VENV / "python"), "run.py", "worker", "--poll", "0.2"], cwd=ROOT, env=env, stdout=out, stderr=out,
             start_new_session=True) for _ in range(workers)]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.wait_until_answering()
+        try:
+            self.wait_until_answering()
+        except BaseException:
+            self.stop()
+            raise
 
     def wait_until_answering(self, seconds: float = 120) -> None:
         """Poll /health until it answers (bounded)."""
