@@ -4,9 +4,11 @@ ids the database can hold, field problems capped, and a server that does not nam
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +24,7 @@ MAX_ERRORS = 50  # field problems one refusal lists; the rest are counted
 MAX_FIELD_NAME = 120  # characters of a field's name repeated in a refusal
 SERVER_NAME = "scr"  # what the Server header says: no software, no versions
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+log = logging.getLogger(__name__)
 
 
 def same_site(target: str | None) -> str | None:
@@ -180,3 +183,16 @@ class QuietRequestHandler(WSGIRequestHandler):
         self.log_request(code)
         self.send_response_only(code, message)
         self.send_header("Date", self.date_time_string())
+
+
+def or_false(check: Callable[[], bool]) -> bool:
+    """A menu or link check that fails (the database down, a broken rule) hides the link: an error page still renders.
+
+    Fail-secure (RELIABILITY T-Z4): the page it sits on has done its own access checks already; this only decides
+    whether to show a link, so a failure shows less, never more.
+    """
+    try:
+        return check()
+    except Exception:  # noqa: BLE001 - any failure: show no link; the request's own error is reported elsewhere
+        log.warning("a menu check failed; its link is hidden", exc_info=True)
+        return False

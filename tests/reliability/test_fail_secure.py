@@ -146,3 +146,16 @@ def test_the_timer_worker_with_no_user_moves_only_the_case_whose_timer_fell_due(
     with simple.uow() as uow:
         assert (uow.cases.get(late).lock_version, uow.timers.for_case(late), uow.tasks.for_case(late)) == untouched
         assert [t.fired_at for t in uow.timers.for_case(early)] == [due + timedelta(minutes=1)]
+
+
+def test_a_menu_check_that_fails_hides_its_link_and_the_page_still_renders(
+        served: Flask, services: Services, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    person = signed_in(served, services, ADMIN)
+    assert "/monitor" in person.browser.client.get("/").get_data(as_text=True)  # the control: the link is there
+    for module, name in list(bound_everywhere(access.monitored_boards)):
+        monkeypatch.setattr(module, name, broken("monitored_boards"))
+
+    answer = person.browser.client.get("/")
+
+    assert answer.status_code == 200
+    assert 'href="/monitor' not in answer.get_data(as_text=True)

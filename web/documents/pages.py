@@ -10,6 +10,7 @@ from flask import Blueprint, Response, g, render_template, request
 
 from engine.documents import keys
 from engine.errors import Conflict, FieldError, InvalidSubmission
+from web import safety
 from web.auth import login_required, services
 
 bp = Blueprint("documents", __name__)
@@ -24,8 +25,11 @@ def key_link() -> dict[str, Any]:
         user = g.get("user")
         if not user:
             return False
-        with services().uow() as uow:
-            return keys.keeps_key(services(), uow, user, board)
+
+        def check() -> bool:
+            with services().uow() as uow:
+                return keys.keeps_key(services(), uow, user, board)
+        return safety.or_false(check)
     return {"keeps_key": keeps}
 
 

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 
 from engine.errors import Conflict, FieldError, InvalidSubmission
 from engine.monitoring import caselist, casemonitor, dashboards, interventions
-from web import formrender
+from web import formrender, safety
 from web.auth import login_required, services
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
@@ -26,7 +26,7 @@ STATE_WORDS = {"open": "Running", "errored": "Errored", "suspended": "Suspended"
 def monitor_link() -> dict[str, Any]:
     """Whether the signed-in person sees the Monitor in the menu."""
     user = g.get("user")
-    return {"monitors_cases": bool(user) and caselist.may_monitor(services(), user)}
+    return {"monitors_cases": bool(user) and safety.or_false(lambda: caselist.may_monitor(services(), user))}
 
 
 @bp.app_template_filter("duration")

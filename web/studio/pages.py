@@ -15,7 +15,7 @@ from engine.authoring import diff, migration, studio
 from engine.casework import factors
 from engine.errors import FieldError, InvalidDiagram, InvalidSubmission, MigrationNotSafe
 from engine.ports import ProcedureDraftRecord, VersionRecord
-from web import formrender
+from web import formrender, safety
 from web.auth import login_required, services
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
@@ -29,7 +29,7 @@ STUDIO_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-i
 def studio_link() -> dict[str, Any]:
     """Whether the signed-in person sees the Studio in the menu (they own some board's procedures)."""
     user = g.get("user")
-    return {"owns_procedures": bool(user) and bool(studio.owned_boards(services(), user))}
+    return {"owns_procedures": bool(user) and safety.or_false(lambda: bool(studio.owned_boards(services(), user)))}
 
 
 @bp.after_request
