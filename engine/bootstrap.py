@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from engine.casework.services import Services
 from engine.clock import Clock, SystemClock
@@ -22,5 +23,5 @@ def build_services(database_url: str, forms_dir: Path, clock: Clock | None = Non
         init_db(engine)
     services = Services(uow=uow_factory(engine), catalogue=load_catalogue(forms_dir),
                         forms=lambda: read_forms(forms_dir), clock=clock or SystemClock(),
-                        documents_dir=forms_dir / "documents")
+                        documents_dir=forms_dir / "documents", unavailable=(OperationalError,))
     return services, engine

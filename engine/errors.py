@@ -21,6 +21,12 @@ class Conflict(EngineError):
     """Someone else changed the case first (stale version) or the task is no longer ready."""
 
 
+class TaskCompleted(Conflict):
+    """The task was completed already (by someone else, or by this very request retried after a lost answer)."""
+
+    code = "task_already_completed"
+
+
 class Claimed(Conflict):
     """Someone else has claimed the ready task."""
 

@@ -51,7 +51,7 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
     app.extensions["throttle"] = Throttle(services)
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)  # the API takes bearer tokens only, never cookies
-    errors.register(app)
+    errors.register(app, services.unavailable)
     auth.init_app(app)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, studio.bp, monitor.bp, documents.bp,
                       chronology.bp, authoring.bp, packs.bp, api.bp, ops.bp):

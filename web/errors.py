@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -25,8 +27,11 @@ STATUS: dict[type[EngineError], int] = {
     InvalidOutline: 500, ConversionFailed: 503,
 }
 TITLES = {403: "Not allowed", 404: "Not found", 409: "Someone else got there first", 422: "Please check",
-          400: "Bad request", 405: "Not allowed", 413: "Too large", 500: "Something went wrong",
+          400: "Bad request", 405: "Not allowed", 413: "Too large", 415: "Not JSON", 500: "Something went wrong",
           503: "Not available just now"}
+DATABASE_DOWN = ("The database cannot be reached just now, so nothing was read or changed. Try again in a minute; "
+                 "if it goes on, tell the system administrator.")
+log = logging.getLogger(__name__)
 
 
 def wants_json() -> bool:
@@ -41,8 +46,8 @@ def _answer(status: int, message: str, details: object = None) -> tuple[Response
     return render_template("error.html", status=status, title=TITLES.get(status, "Error"), message=message), status
 
 
-def register(app: Flask) -> None:
-    """Install the handlers."""
+def register(app: Flask, unavailable: tuple[type[Exception], ...] = ()) -> None:
+    """Install the handlers; `unavailable` are the store's errors for a database that cannot be reached."""
 
     @app.errorhandler(EngineError)
     def engine_error(error: EngineError) -> tuple[Response | str, int]:
@@ -66,11 +71,23 @@ def register(app: Flask) -> None:
         if isinstance(error, InvalidDiagram):
             details = [{"code": p.code, "element": p.element, "file": p.file, "message": p.message}
                        for p in error.problems]
+        if wants_json() and getattr(error, "code", None):  # a machine-readable code, e.g. task_already_completed
+            return jsonify({"error": TITLES.get(status, "Error"), "code": error.code, "message": message or str(error),
+                            "details": details}), status
         return _answer(status, message or str(error), details)
 
+    def database_down(error: Exception) -> tuple[Response | str, int, dict[str, str]]:
+        """RELIABILITY T-Z4: the database failing answers 503 with nothing of the case, never a bare 500."""
+        log.error("the database failed during %s %s: %s", request.method, request.path, type(error).__name__)
+        return (*_answer(503, DATABASE_DOWN), {"Retry-After": "30"})
+
+    for kind in unavailable:
+        app.register_error_handler(kind, database_down)
+
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Response | str, int]:
+    def http_error(error: HTTPException) -> tuple[Response | str, int, dict[str, str]]:
         status = error.code or 500
+        allow = {k: v for k, v in error.get_headers() if k == "Allow"}  # a 405 names the methods the URL takes
         if status == 413:
-            return _answer(status, safety.too_large_message())
-        return _answer(status, error.description or TITLES.get(status, "Error"))
+            return (*_answer(status, safety.too_large_message()), allow)
+        return (*_answer(status, error.description or TITLES.get(status, "Error")), allow)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 from werkzeug.serving import WSGIRequestHandler
 
@@ -80,12 +80,13 @@ def parse_json(data: str | bytes) -> Any:
         raise InvalidJSON(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except ValueError as exc:  # an integer of thousands of digits
         raise InvalidJSON(str(exc).split(";")[0]) from None
-    _check(value, bool(_SURROGATE_ESCAPE.search(text)))
+    _check(value, bool(_SURROGATE_ESCAPE.search(text)) or "\\u0000" in text)
     return value
 
 
 def _check(value: Any, surrogates: bool) -> None:
-    """Refuse nesting deeper than MAX_JSON_DEPTH and (when escapes suggest it) text that is not UTF-8."""
+    """Refuse nesting deeper than MAX_JSON_DEPTH and (when escapes suggest it) text that is not UTF-8 or holds NUL,
+    which PostgreSQL text cannot (a lookup of it failed with a 500)."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
@@ -95,6 +96,8 @@ def _check(value: Any, surrogates: bool) -> None:
             children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
         elif surrogates and isinstance(item, str):
+            if "\x00" in item:
+                raise InvalidJSON("it holds a NUL character (\\u0000), which no text here may")
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
@@ -114,6 +117,8 @@ def json_body() -> Any:
     data = request.get_data(cache=True)
     if not data.strip():
         return None
+    if not request.is_json:  # RELIABILITY T-S3: a body labelled as something else is not read as JSON
+        raise UnsupportedMediaType("Send the body as JSON with the header Content-Type: application/json.")
     try:
         return parse_json(data)
     except InvalidJSON as exc:

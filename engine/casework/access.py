@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from engine.casework.services import Services
-from engine.errors import Conflict, FieldError, InvalidSubmission, NotFound, NotPermitted
+from engine.errors import Conflict, FieldError, InvalidSubmission, NotFound, NotPermitted, TaskCompleted
 from engine.ports import Assignment, CaseRecord, TaskRow, UnitOfWork, UserRecord
 from engine.workflow.catalogue import Catalogue, Role
 from engine.workflow.runtime import Assigned
@@ -109,7 +109,8 @@ def refuse_unholdable(services: Services, uow: UnitOfWork, board: str, named: Se
 
 def done_by(who: str | None, at: datetime | None) -> Conflict:
     """The refusal of a task someone else has completed, naming them and when."""
-    return Conflict(f"this task was completed by {who} at {f'{at:%d %b %Y %H:%M}' if at else 'a moment ago'}")
+    return TaskCompleted(f"this task was completed by {who} at "
+                         f"{f'{at:%d %b %Y %H:%M}' if at else 'a moment ago'}")
 
 
 def ensure_ready(row: TaskRow) -> TaskRow:

@@ -26,6 +26,7 @@ class Services:
     _compiling: threading.Lock = field(default_factory=threading.Lock, repr=False)
     writers: Combiner = field(default_factory=Combiner)  # completions of one case arriving together, written together
     documents_dir: Path | None = None  # the document outlines (forms/documents), read by engine.documents.library
+    unavailable: tuple[type[Exception], ...] = ()  # the store's errors for a database that cannot be reached (503)
 
     def compiled(self, version: VersionRecord) -> CompiledProcess:
         """The compiled specs of a stored version (parsed once per process, then cached; one thread compiles)."""

@@ -8,7 +8,6 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from flask import Flask
 
 from engine.casework.accounts import issue_token
@@ -85,8 +84,6 @@ def test_the_losers_task_page_says_who_completed_it_and_when(app: Flask, service
     assert f"was completed by\n  <strong>{winner}</strong> on 31 Jan 2024 at 09:07." in answer.get_data(as_text=True)
 
 
-@pytest.mark.xfail(strict=True, reason="RELIABILITY T-C4 names a machine-readable code, task_already_completed; the "
-                                        "API's 409 has only the title and the message. Reported to the lead.")
 def test_the_api_409_carries_the_code_task_already_completed(app: Flask, services: Services) -> None:
     task, data, tokens, statuses = raced(app, services)
     loser = next(p for p, s in statuses.items() if s == 409)

@@ -95,8 +95,6 @@ def test_a_database_that_fails_mid_session_answers_errors_and_no_data(
     assert all("the database is down" not in a.get_data(as_text=True) for a in answers.values())
 
 
-@pytest.mark.xfail(strict=True, reason="RELIABILITY T-Z4 asks 503 for a database that is down; the pages answer 500 "
-                                        "(only /health and /metrics say 503). Reported to the lead.")
 def test_a_database_that_fails_mid_session_is_answered_503(
         served: Flask, services: Services, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     person = signed_in(served, services, ADMIN)

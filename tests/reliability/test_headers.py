@@ -86,8 +86,6 @@ def test_the_check_finds_a_page_without_its_headers(app: Flask) -> None:
     assert len(problems("/login", answer, hsts=True)) == 4
 
 
-@pytest.mark.xfail(strict=True, reason="RELIABILITY T-S3 asks 415 for a JSON API body sent with another Content-Type; "
-                                        "the API reads the body whatever it is labelled. Reported to the lead.")
 def test_the_api_refuses_a_body_not_labelled_json_with_415(app: Flask, services: Services, world: World) -> None:
     police = signed_in(app, services, POLICE)
     answer = police.browser.client.put(f"/api/tasks/{world.tasks['A/police']}/draft", data=json.dumps(
