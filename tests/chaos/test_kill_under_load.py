@@ -10,7 +10,8 @@ from pathlib import Path
 
 from tests.chaos.run import kill_run
 
-CASES, KILLS = 50, 5  # enough work that every kill lands while the load is still completing tasks
+CASES, KILLS = 120, 5  # enough work that every kill lands while the load is still completing tasks (50 cases
+# were done before the fifth kill on a quiet machine)
 LOAD_SECONDS = 150.0
 
 
