@@ -45,6 +45,7 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
         app.config.update(test_config)
     app.json = safety.StrictJSONProvider(app)  # request.get_json refuses NaN, deep nesting and lone surrogates
     app.url_map.converters["int"] = safety.IdConverter  # ids beyond the database's range: 404, not a crash
+    app.url_map.converters["default"] = app.url_map.converters["string"] = safety.TextConverter  # no NUL: 404
     safety.limit_requests(app)  # before CSRF reads the form
     app.extensions["services"] = services
     app.extensions["passwords"] = Passwords(fast=bool(app.config["FAST_PASSWORD_HASHING"]))

@@ -70,7 +70,7 @@ def task(task_id: str) -> Any:
 def complete(task_id: str) -> Any:
     """Complete a task with form data (422 with field messages, 409 when someone else was first)."""
     done = complete_task(services(), task_id, g.user, _body(schemas.SubmissionSchema())["data"])
-    return jsonify({"reference": done.case.reference, "status": done.case.status})
+    return jsonify(schemas.CompletedSchema().dump({"reference": done.case.reference, "status": done.case.status}))
 
 
 @bp.get("/cases")
@@ -166,4 +166,4 @@ def take_role(case_id: int) -> Any:
     body = _body(schemas.CaseRoleSchema())
     if not roles.take_case_role(services(), case_id, g.user, body["username"], body["role"], body["agency"]):
         raise NotFound("that person does not hold that role on this case")
-    return jsonify({"removed": True})
+    return jsonify(schemas.RemovedSchema().dump({"removed": True}))

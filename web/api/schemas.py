@@ -200,5 +200,20 @@ class ErrorSchema(Schema):
     """Every error answer."""
 
     error = fields.String(required=True)
+    code = fields.String(metadata={"description": "machine-readable, when the error has one (e.g. "
+                                                  "task_already_completed, anonymisation_failed)"})
     message = fields.String(required=True)
     details = fields.Raw(allow_none=True)
+
+
+class CompletedSchema(Schema):
+    """A completed task: its case's reference and where the case now stands."""
+
+    reference = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class RemovedSchema(Schema):
+    """A case role taken away."""
+
+    removed = fields.Boolean(required=True)
