@@ -34,6 +34,28 @@ def postgres_schema(prefix: str, base: str = POSTGRES_URL) -> Iterator[str | Non
         admin.dispose()
 
 
+
+@contextmanager
+def postgres_database(prefix: str, base: str = POSTGRES_URL) -> Iterator[str | None]:
+    """A URL to a new, empty database (`<prefix>_<random>`, dropped afterwards); None when unreachable. For what a
+    schema cannot stand in for: pg_dump/pg_restore, and servers that set their own search_path."""
+    admin = create_engine(base, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        except OperationalError:
+            yield None
+            return
+        try:
+            yield make_url(base).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        admin.dispose()
+
 AUDIT_TRIGGERS = {"sqlite": ("event_refuses_update", "event_refuses_delete"),
                   "postgresql": ("event_refuses_change", "event_refuses_truncate")}
 

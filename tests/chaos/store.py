@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from sqlalchemy import create_engine, make_url
-from sqlalchemy.pool import NullPool
 
 from engine.authoring.versions import deploy
 from engine.bootstrap import build_services
@@ -17,7 +12,7 @@ from engine.casework.accounts import issue_token, seed_users
 from engine.casework.cases import start_case
 from engine.ports import Assignment
 from tests.chaos.server import FORMS, ROOT
-from tests.databases import POSTGRES_URL
+from tests.databases import POSTGRES_URL, postgres_database
 
 DIAGRAM = ROOT / "tests" / "fixtures" / "bpmn" / "simple.bpmn"
 BOARD = "fx"
@@ -30,20 +25,10 @@ def database(kind: str, workdir: Path) -> Iterator[str]:
     if kind != "postgresql":
         yield f"sqlite:///{workdir / 'chaos.sqlite3'}"
         return
-    name = f"chaos_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-        try:
-            yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        admin.dispose()
-
+    with postgres_database("chaos") as url:
+        if url is None:
+            raise RuntimeError(f"PostgreSQL unreachable at {POSTGRES_URL}")
+        yield url
 
 def prepare(url: str, cases: int) -> tuple[list[int], dict[str, str]]:
     """Migrate, deploy the fixture procedure, seed both people with a token each, start `cases` cases on which both

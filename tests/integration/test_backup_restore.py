@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,9 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine, text
 
 from engine.authoring.versions import deploy
 from engine.bootstrap import build_services
@@ -29,7 +26,7 @@ from engine.casework.services import Services
 from engine.clock import FrozenClock
 from engine.store.audit import SqlEventRepository
 from engine.workflow.specs import read_diagrams
-from tests.databases import POSTGRES_URL, unreachable
+from tests.databases import POSTGRES_URL, postgres_database, unreachable
 from tests.drive import SCR_PATH, SUPERUSER, form_data, grant_everything, in_driving_order, ready
 
 pytestmark = pytest.mark.postgres
@@ -45,23 +42,11 @@ def new_database(purpose: str) -> Iterator[str]:
     """A URL to a new, empty PostgreSQL database (scr_<purpose>_<random>), dropped afterwards."""
     if os.environ.get("SCR_TEST_DATABASE", "sqlite") != "postgresql":
         pytest.skip("backup and restore use pg_dump and pg_restore: PostgreSQL runs only")
-    admin = create_engine(POSTGRES_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
-    name = f"scr_{purpose}_{uuid.uuid4().hex[:10]}"
-    try:
-        try:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f"CREATE DATABASE {name}")
-        except OperationalError:
+    with postgres_database(f"scr_{purpose}") as url:
+        if url is None:
             unreachable(f"PostgreSQL unreachable at {POSTGRES_URL}")
-        try:
-            yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        admin.dispose()
-
+        assert url is not None
+        yield url
 
 @contextmanager
 def services_on(url: str, now: datetime) -> Iterator[tuple[Services, Engine]]:
