@@ -188,6 +188,10 @@ class SqlEventRepository:
         self.session.add(row)  # written with the transaction's other rows at its next flush, in this order
         self._last[event.case_id] = row.hash
 
+    def forget(self) -> None:
+        """Read each chain's end from the database again at the next append (after a savepoint was undone)."""
+        self._last = {}
+
     def for_case(self, case_id: int | None) -> Sequence[EventRow]:
         """The case's events in order of appending (None: the events of no case, such as publications)."""
         return [_event(r) for r in self._chain(case_id)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.ports import NoticeRow
@@ -20,9 +20,8 @@ class SqlNoticeRepository:
         self.session = session
 
     def add(self, notice: NoticeRow) -> None:
-        """Queue a notice for delivery."""
-        self.session.add(Notice(**vars(notice)))
-        self.session.flush()
+        """Queue a notice for delivery (a plain INSERT: nothing reads the row back in this transaction)."""
+        self.session.execute(insert(Notice), [vars(notice)])
 
     def for_case(self, case_id: int) -> Sequence[NoticeRow]:
         """The case's notices in order of queueing."""

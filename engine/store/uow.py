@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -101,6 +102,17 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         """Discard everything done since the last commit."""
         self.session.rollback()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A transaction inside this one: an exception leaving the block undoes only what the block did (and is
+        raised again); the rest of the transaction stays usable."""
+        try:
+            with self.session.begin_nested():
+                yield
+        except BaseException:
+            self.events.forget()  # the chain ends it cached may be events the savepoint just undid
+            raise
 
 
 def uow_factory(engine: Engine) -> Callable[[], SqlUnitOfWork]:

@@ -1,5 +1,6 @@
 """One round of the timer worker in its own process (fire due timers, queue mail, deliver it to a ledger file), which
-dies with os._exit(137) at a chosen point: after firing the n-th timer but before its commit (`timer:n`), or after
+dies with os._exit(137) at a chosen point: after firing the n-th timer but before its batch's commit (`timer:n`; two
+cases per batch, so `timer:3` dies after one batch committed), or after
 handing the n-th message to the transport but before recording it sent (`mail:n`). Run by test_timer_crash.py:
 
     python -m tests.reliability.crashing_worker DATABASE_URL FORMS_DIR NOW LEDGER [timer:n|mail:n|none]
@@ -59,7 +60,7 @@ def main(url: str, forms_dir: str, now: str, ledger: str, crash: str) -> None:
     if point == "timer":
         timers.timer_fired = dying_after(int(count), timers.timer_fired)  # type: ignore[attr-defined]
     try:
-        timers.fire_due_timers(services)
+        timers.fire_due_timers(services, batch=2)  # batches of two: the third firing dies in the second batch
         queue_mail(services)
         deliver_mail(services, Ledger(Path(ledger), int(count) if point == "mail" else 0))
     finally:

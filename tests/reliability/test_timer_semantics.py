@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from engine.casework import timers
 from engine.casework.completion import complete_task
 from engine.casework.services import Services
 from engine.casework.timers import fire_due_timers
@@ -104,6 +105,34 @@ def test_a_timer_whose_step_fails_fails_once_marks_the_case_errored_and_is_count
     assert [t.fired_at for t in timers_of(simple, case_id)] == [None], "it waits for the retry, not lost"
     metrics = create_app(simple, {"TESTING": True, "SECRET_KEY": "test"}).test_client().get("/metrics")
     assert 'scr_cases{board="fx",state="errored"} 1.0' in metrics.get_data(as_text=True)
+
+
+def test_a_case_failing_inside_a_batch_is_undone_alone_and_the_others_of_its_batch_still_fire(
+        simple: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    cases = [asked(simple) for _ in range(3)]
+    doomed = cases[1]
+    real = timers.record_step
+
+    def failing_after_writing(uow: Any, record: Any, *args: Any) -> None:
+        real(uow, record, *args)  # its state, timer, notices and events are written, then the step fails
+        if record.id == doomed:
+            raise WorkflowFailed("a diagram expression failed", "escalate")
+
+    monkeypatch.setattr(timers, "record_step", failing_after_writing)
+    later(simple, timedelta(weeks=7))
+
+    assert fire_due_timers(simple, batch=3) == 2, "two of the three cases moved on, in one transaction"
+
+    with simple.uow() as uow:
+        assert uow.cases.get(doomed).error is not None
+        assert [e.kind for e in uow.events.for_case(doomed)].count("timer_fired") == 0
+        assert all(uow.events.first_broken(c) is None for c in cases), "no chain has a hole or a fork"
+        assert [uow.cases.get(c).error for c in (cases[0], cases[2])] == [None, None]
+    assert [t.fired_at for t in timers_of(simple, doomed)] == [None], "its timer waits for the retry"
+    assert notices_of(simple, doomed) == [], "nothing the failed step queued was kept"
+    for other in (cases[0], cases[2]):
+        assert all(t.fired_at is not None for t in timers_of(simple, other))
+        assert notices_of(simple, other), "its escalation was queued"
 
 
 def test_every_worker_reads_the_one_engine_clock_not_its_own(simple: Services) -> None:
