@@ -2,8 +2,8 @@
 
 Run as its own OS process (never threads inside the server): `python -m tests.bench.people SETTINGS.json`. Each
 thread owns some cases and, until the deadline, completes the next task of one of them through
-`POST /api/tasks/<id>`, choosing it and filling its form as tests/drive.py does. It prints one JSON line: the
-completions the server acknowledged (task ids), conflicts, errors and latencies.
+`POST /api/tasks/<id>`, choosing it and filling its form as tests/drive.py does. It writes one JSON document to the
+settings' `out` file: the completions the server acknowledged (task ids), conflicts, errors and latencies.
 """
 
 from __future__ import annotations
@@ -67,8 +67,9 @@ def main(argv: list[str]) -> int:
         thread.join(settings["seconds"] + 120)
     wall = time.perf_counter() - started
     engine.dispose()
-    print(json.dumps({"completed": done, "conflicts": conflicts[0], "errors": errors[0], "seconds": wall,
-                      "latencies": latencies, "user": SUPERUSER}))
+    Path(settings["out"]).write_text(json.dumps({  # a file, not stdout: thousands of ids outgrow a pipe's buffer
+        "completed": done, "conflicts": conflicts[0], "errors": errors[0], "seconds": wall, "latencies": latencies,
+        "user": SUPERUSER}))
     return 0
 
 

@@ -190,21 +190,22 @@ def run_load(layout: Layout, url: str, token: str, cases: list[int], seconds: fl
     settings = workdir / f"people-{layout.port}.json"
     settings.write_text(json.dumps({"database_url": url, "forms_dir": str(ROOT / "forms"), "url": layout.url,
                                     "token": token, "cases": cases, "seconds": seconds, "threads": threads,
-                                    "agencies": AGENCIES}))
+                                    "agencies": AGENCIES, "out": str(workdir / f"people-{layout.port}.out.json")}))
     before = {"app": cpu_seconds(layout.app_pids()), "workers": cpu_seconds(layout.worker_pids()),
               "postgresql": cpu_seconds(postgres_pids())}
     started = time.perf_counter()
     people = subprocess.Popen([str(VENV / "python"), "-m", "tests.bench.people", str(settings)], cwd=ROOT,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE)
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
     load_cpu = 0.0
     while people.poll() is None:  # the load process's CPU, read while it lives
         load_cpu = max(load_cpu, cpu_seconds({people.pid}))
         time.sleep(0.5)
-    out, _ = people.communicate(timeout=seconds + 300)
     wall = time.perf_counter() - started
     after = {"app": cpu_seconds(layout.app_pids()), "workers": cpu_seconds(layout.worker_pids()),
              "postgresql": cpu_seconds(postgres_pids())}
-    result = json.loads(out.decode().strip().splitlines()[-1])
+    if people.returncode != 0:
+        raise RuntimeError(f"the load process failed ({people.returncode})")
+    result = json.loads((workdir / f"people-{layout.port}.out.json").read_text())
     used = {k: after[k] - before[k] for k in before} | {"load": load_cpu}
     result["cpu_share"] = {k: round(v / (wall * (os.cpu_count() or 1)), 3) for k, v in used.items()}
     return result
