@@ -11,7 +11,7 @@ from engine.casework.cases import start_case
 from engine.casework.completion import complete_task
 from engine.casework.services import Services
 from engine.ports import Assignment, TaskRow
-from engine.workflow.specs import properties
+from engine.workflow.specs import CompiledProcess, properties
 from tests.formfill import fill
 
 SUPERUSER = "bench.everyone"
@@ -76,10 +76,17 @@ def ready(services: Services, case_id: int) -> list[TaskRow]:
         return [t for t in uow.tasks.for_case(case_id) if t.state == "ready"]
 
 
-def form_data(services: Services, case_id: int, task: TaskRow, choices: Mapping[str, Any]) -> dict[str, Any]:
-    """Generated valid data for a task's form, assigning every role-picker to the driver."""
+def process_of_case(services: Services, case_id: int) -> CompiledProcess:
+    """The compiled process version a case runs."""
     with services.uow() as uow:
-        process = services.process_of(uow, uow.cases.get(case_id))
+        return services.process_of(uow, uow.cases.get(case_id))
+
+
+def form_data(services: Services, case_id: int, task: TaskRow, choices: Mapping[str, Any],
+              process: CompiledProcess | None = None) -> dict[str, Any]:
+    """Generated valid data for a task's form, assigning every role-picker to the driver (`process`: the case's
+    version, when the caller already has it)."""
+    process = process or process_of_case(services, case_id)
     if not task.form:
         return {}
     schema = process.form(task.form)
@@ -99,11 +106,11 @@ def form_data(services: Services, case_id: int, task: TaskRow, choices: Mapping[
     return data
 
 
-def standing_steps(services: Services, case_id: int) -> Callable[[TaskRow], bool]:
+def standing_steps(services: Services, case_id: int,
+                   process: CompiledProcess | None = None) -> Callable[[TaskRow], bool]:
     """Whether a ready task of the case is a standing step (property `standing`: raise an overrun, add an agency),
     open at any time while the case runs and never the work that moves it on."""
-    with services.uow() as uow:
-        process = services.process_of(uow, uow.cases.get(case_id))
+    process = process or process_of_case(services, case_id)
 
     def standing(task: TaskRow) -> bool:
         spec = process.element(task.name)
@@ -112,10 +119,11 @@ def standing_steps(services: Services, case_id: int) -> Callable[[TaskRow], bool
     return standing
 
 
-def in_driving_order(services: Services, case_id: int, tasks: list[TaskRow]) -> list[TaskRow]:
+def in_driving_order(services: Services, case_id: int, tasks: list[TaskRow],
+                     process: CompiledProcess | None = None) -> list[TaskRow]:
     """Ready tasks in the order a driver takes them: unscoped before per-agency, oldest first, and standing steps
     only when nothing else is ready."""
-    standing = standing_steps(services, case_id)
+    standing = standing_steps(services, case_id, process)
     return sorted(tasks, key=lambda t: (standing(t), t.agency is not None, t.created_at, t.name, t.agency or ""))
 
 

@@ -2,7 +2,8 @@
 
 Run as its own OS process (never threads inside the server): `python -m tests.bench.people SETTINGS.json`. Each
 thread owns some cases and, until the deadline, completes the next task of one of them through
-`POST /api/tasks/<id>`, choosing it and filling its form as tests/drive.py does. It writes one JSON document to the
+`POST /api/tasks/<id>`, choosing it and filling its form as tests/drive.py does (each person reads the process
+version of its cases once, as a browser keeps a page, and then only the ready tasks). It writes one JSON document to the
 settings' `out` file: the completions the server acknowledged (task ids), conflicts, errors and latencies.
 """
 
@@ -18,7 +19,7 @@ import requests
 
 from engine.bootstrap import build_services
 from engine.clock import SystemClock
-from tests.drive import SCR_PATH, SUPERUSER, form_data, in_driving_order, ready
+from tests.drive import SCR_PATH, SUPERUSER, form_data, in_driving_order, process_of_case, ready
 
 
 def main(argv: list[str]) -> int:
@@ -33,18 +34,19 @@ def main(argv: list[str]) -> int:
     path = {**SCR_PATH, "agencies": settings["agencies"]}
 
     def person(cases: list[int]) -> None:
+        versions = {case_id: process_of_case(services, case_id) for case_id in cases}  # a case keeps its version
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {settings['token']}"
         turn = 0
         while time.monotonic() < deadline and cases:
             case_id = cases[turn % len(cases)]
             turn += 1
-            tasks = in_driving_order(services, case_id, ready(services, case_id))
+            tasks = in_driving_order(services, case_id, ready(services, case_id), versions[case_id])
             if not tasks:
                 cases.remove(case_id)
                 continue
             task = tasks[0]
-            data = form_data(services, case_id, task, path)
+            data = form_data(services, case_id, task, path, versions[case_id])
             started = time.perf_counter()
             answer = session.post(f"{settings['url']}/api/tasks/{task.id}", json={"data": data}, timeout=30)
             elapsed = time.perf_counter() - started
