@@ -164,6 +164,25 @@ def _walk(process: CompiledProcess, starts: Iterable[Any]) -> dict[str, int]:
     return ranks
 
 
+_reach: dict[tuple[str, str, str], frozenset[str]] = {}
+_REACH_CACHE_SIZE = 20_000
+
+
+def _reachable(process: CompiledProcess, starts: Iterable[Any]) -> frozenset[str]:
+    """The elements that can still follow `starts`: the union of what follows each, each walked once per version
+    (a version never changes; keyed by its content hash and the task spec's name in its process)."""
+    found: set[str] = set()
+    for task_spec in starts:
+        key = (process.content_hash, task_spec._wf_spec.name, task_spec.name)
+        reach = _reach.get(key)
+        if reach is None:
+            if len(_reach) >= _REACH_CACHE_SIZE:
+                _reach.clear()
+            reach = _reach[key] = frozenset(_walk(process, [task_spec]))
+        found |= reach
+    return frozenset(found)
+
+
 def _read_plan(process: CompiledProcess) -> Plan:
     ranks = _walk(process, [process.spec.start])
     last = max(ranks.values(), default=0) + 1
@@ -264,7 +283,7 @@ def facts_of(process: CompiledProcess, workflow: Any) -> CaseFacts:
         elif task.state in _LIVE:
             live.append(task.task_spec)
     data.update({k: v for k, v in shared_data(workflow).items() if k in wanted and k not in data})
-    return CaseFacts(data, frozenset(completed), frozenset(_walk(process, live)))
+    return CaseFacts(data, frozenset(completed), _reachable(process, live))
 
 
 # ------------------------------------------------------------------------------------------ the review clock

@@ -290,3 +290,15 @@ def test_the_clock_reads_only_the_variables_the_timetable_needs() -> None:
                          "health_agencies", "agency", "exec_summary_due", "evaluation_letter_date", "revision_count",
                          "imr_asked_on", "imr_week", "imr_review_week", "imr_revision_week", "imr_revision_time",
                          "imr_action_plan_week", "timetable_delay_weeks", "review_date", "lead_signed_date"}
+
+
+def test_what_can_still_follow_a_case_is_the_same_read_from_the_cache_as_walked_afresh() -> None:
+    d = Recorded()
+    up_to_the_decision(d)
+    live = [t.task_spec for t in d.case.workflow.get_tasks() if t.state in timeline._LIVE]
+    walked = frozenset(timeline._walk(d.process, live))
+
+    assert live and walked
+    assert timeline._reachable(d.process, live) == walked
+    assert timeline._reachable(d.process, live) == walked, "the second read, from the cache, agrees"
+    assert timeline._reachable(d.process, live[:1]) == frozenset(timeline._walk(d.process, live[:1]))
