@@ -11,7 +11,7 @@ from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
 
 from engine.casework.services import Services
-from web import auth, config, errors, ops, safety, words
+from web import auth, config, errors, factor, ops, safety, words
 from web.accounts import Passwords, Throttle
 from web.admin import pages as admin
 from web.api import routes as api
@@ -54,7 +54,7 @@ def create_app(services: Services, test_config: dict[str, Any] | None = None) ->
     csrf.exempt(api.bp)  # the API takes bearer tokens only, never cookies
     errors.register(app, services.unavailable)
     auth.init_app(app)
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, studio.bp, monitor.bp, documents.bp,
+    for blueprint in (auth.bp, factor.bp, inbox.bp, tasks.bp, cases.bp, admin.bp, studio.bp, monitor.bp, documents.bp,
                       chronology.bp, authoring.bp, packs.bp, api.bp, ops.bp):
         app.register_blueprint(blueprint)
 

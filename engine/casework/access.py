@@ -46,6 +46,12 @@ def administers(assignments: Sequence[Assignment], board: str, catalogue: Catalo
     return any(a.board == board and (r := catalogue.role(a.role)) is not None and r.administers for a in assignments)
 
 
+def oversees(assignments: Sequence[Assignment], catalogue: Catalogue) -> bool:
+    """True when the user holds, anywhere, a role the catalogue marks `administers` or `monitors`: the people the
+    administrators' pages (the monitor, reassigning tasks, giving case roles) are for."""
+    return any((r := catalogue.role(a.role)) is not None and (r.administers or r.monitors) for a in assignments)
+
+
 def owns_procedures(assignments: Sequence[Assignment], board: str, catalogue: Catalogue) -> bool:
     """True when the user holds, board-wide on this board, a role the catalogue marks `owns_procedures`."""
     owning = catalogue.procedure_owner_roles()

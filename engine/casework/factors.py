@@ -1,4 +1,5 @@
-"""A second factor (time-based one-time codes, RFC 6238) for the people who change procedures.
+"""A second factor (time-based one-time codes, RFC 6238) for the people who change procedures and for
+administrators (who change running cases, reassign tasks and give case roles).
 
 The secret is offered while enrolling and kept as *pending* (it grants nothing) until the person proves their
 authenticator app holds it with a first good code; it is kept in the database, not in the browser's session, so a
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import pyotp
 
+from engine.casework.access import oversees
 from engine.casework.services import Services
 from engine.errors import FieldError, InvalidSubmission
 
@@ -28,6 +30,13 @@ def enrolment_secret(services: Services, username: str) -> str | None:
             uow.people.set_totp_secret(username, stored)
             uow.commit()
         return stored.removeprefix(PENDING)
+
+
+def administrator(services: Services, username: str) -> bool:
+    """True when the person holds a role that administers or monitors cases (see access.oversees): they confirm a
+    second factor before the administrators' pages open."""
+    with services.uow() as uow:
+        return oversees(uow.people.assignments_of(username), services.catalogue)
 
 
 def provisioning_uri(secret: str, username: str) -> str:

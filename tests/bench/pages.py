@@ -51,6 +51,7 @@ from tests.bench.run import (
 )
 from tests.databases import POSTGRES_URL, postgres_schema
 from tests.drive import SCR_PATH, SUPERUSER, form_data, grant_everything, ready
+from tests.factor import code_now, needs_factor
 from web import create_app
 from web.accounts import Passwords
 from web.formrender import parse
@@ -139,11 +140,17 @@ def csrf_token(client: FlaskClient, path: str) -> str:
 
 
 def signed_in(app: Flask, username: str) -> tuple[FlaskClient, str]:
-    """A browser signed in as `username` through the sign-in form, and its CSRF token."""
+    """A browser signed in as `username` through the sign-in form (with the second factor, for an administrator),
+    and its CSRF token."""
     client = app.test_client()
     answer = client.post("/login", data={"username": username, "password": PASSWORD,
                                          "csrf_token": csrf_token(client, "/login")})
     assert answer.status_code == 302, f"sign-in of {username} failed ({answer.status_code})"
+    services = app.extensions["services"]
+    if needs_factor(services, username):
+        answer = client.post("/verify", data={"code": code_now(services, username),
+                                              "csrf_token": csrf_token(client, "/verify")})
+        assert answer.status_code == 302, f"second factor of {username} failed ({answer.status_code})"
     return client, csrf_token(client, "/")
 
 

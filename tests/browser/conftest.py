@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -28,6 +29,7 @@ from engine.clock import FrozenClock
 from engine.ports import Assignment
 from engine.workflow.specs import read_diagrams
 from tests.drive import ready
+from tests.factor import SERVED, code_now, needs_factor
 from tests.formfill import fill
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,9 +109,12 @@ def serve(folder: Path, clock: FrozenClock) -> Iterator[LiveServer]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    SERVED[url] = services
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", services)
+        yield LiveServer(url, services)
     finally:
+        SERVED.pop(url, None)
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
@@ -219,9 +224,22 @@ def keep_screenshot(page: Any, name: str) -> None:
         kept.write_bytes(taken.read_bytes())
 
 
-def sign_in(page: Any, username: str, password: str = PASSWORD) -> None:
-    """Sign in through the sign-in page, as a person would."""
+def sign_in(page: Any, username: str, password: str = PASSWORD, second_factor: bool = True) -> None:
+    """Sign in through the sign-in page, as a person would; an administrator then types the code their
+    authenticator app shows (web/factor.py) and comes back to the page signing in led to."""
     page.goto("/login")
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    parts = urlsplit(page.url)
+    services = SERVED.get(f"{parts.scheme}://{parts.netloc}")
+    if not second_factor or password != PASSWORD or services is None or not needs_factor(services, username):
+        return
+    page.wait_for_url(lambda url: urlsplit(url).path != "/login")
+    landed = urlsplit(page.url)
+    page.goto("/verify?" + urlencode({"next": landed.path + (f"?{landed.query}" if landed.query else "")}))
+    page.get_by_label("6-digit code").fill(code_now(services, username))
+    page.get_by_role("button", name=re.compile("^Continue to")).click()
+    page.wait_for_url(lambda url: urlsplit(url).path != "/verify")
+    refused = page.locator("#code-error")
+    assert not refused.count(), f"{username}: {refused.inner_text()}"

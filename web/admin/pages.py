@@ -1,4 +1,5 @@
-"""The administrators' pages: a task given to a named person with a reason, and a case's people and roles."""
+"""The administrators' pages: a task given to a named person with a reason, and a case's people and roles.
+Administrators confirm a second factor in the session before any of them works (web/factor.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from engine.casework import claims, roles
 from engine.errors import FieldError, InvalidSubmission
+from web import factor
 from web.auth import login_required, services
 
 bp = Blueprint("admin", __name__)
+factor.guard_administrators(bp, "reassigning tasks or giving case roles")
 
 
 @bp.route("/tasks/<task_id>/reassign", methods=["GET", "POST"])

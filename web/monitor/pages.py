@@ -1,6 +1,7 @@
 """The administrators' monitor: the case list with filters and exports, a case on its diagram with the
 interventions, the deadline and workload dashboards and the heatmap. Only people who monitor a board see any of
-it (everyone else: 404); only its administrators may change a case (others who may look: 403)."""
+it (everyone else: 404); only its administrators may change a case (others who may look: 403). Administrators
+confirm a second factor in the session before any of it works (web/factor.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 
 from engine.errors import Conflict, FieldError, InvalidSubmission
 from engine.monitoring import caselist, casemonitor, dashboards, interventions
-from web import formrender, safety
+from web import factor, formrender, safety
 from web.auth import login_required, services
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
+factor.guard_administrators(bp, "using the monitor")
 MONITOR_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
                "frame-ancestors 'none'; form-action 'self'")

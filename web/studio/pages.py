@@ -1,5 +1,5 @@
 """The studio: process owners list procedures, change them in the modeler and form editor, and publish with a
-second owner's approval. Every page needs a second factor done in this session."""
+second owner's approval. Every page needs a second factor done in this session (web/factor.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from engine.authoring import diff, migration, studio
-from engine.casework import factors
 from engine.errors import FieldError, InvalidDiagram, InvalidSubmission, MigrationNotSafe
 from engine.ports import ProcedureDraftRecord, VersionRecord
-from web import formrender, safety
+from web import factor, formrender, safety
 from web.auth import login_required, services
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
@@ -47,44 +46,13 @@ def owner_required(view: View) -> View:
         g.boards = studio.owned_boards(services(), g.user)
         if not g.boards:
             abort(404)
-        if session.get("mfa_for") != g.user:
-            if request.method == "GET" and not _wants_json():
-                return redirect(url_for("studio.verify", next=request.full_path.rstrip("?")))
-            return jsonify({"error": "Second factor needed", "message": "Confirm your one-time code on "
-                            "/studio/verify before changing procedures."}), 403
-        return view(*args, **kwargs)
+        return factor.refusal("changing procedures") or view(*args, **kwargs)
 
     return cast(View, login_required(wrapped))
 
 
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "application/json"
-
-
-@bp.route("/verify", methods=["GET", "POST"])
-@login_required
-def verify() -> Any:
-    """Enrol a second factor (first visit) or type today's code: the studio opens only after it."""
-    if not studio.owned_boards(services(), g.user):
-        abort(404)
-    secret = factors.enrolment_secret(services(), g.user)
-    enrolled = secret is None
-    errors: list[FieldError] = []
-    if request.method == "POST":
-        code = request.form.get("code", "")
-        try:
-            if enrolled:
-                factors.verify(services(), g.user, code)
-            else:
-                factors.enrol(services(), g.user, code)
-        except InvalidSubmission as refused:
-            errors = refused.errors
-        else:
-            session["mfa_for"] = g.user
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/studio") else url_for("studio.index"))
-    return render_template("studio/verify.html", enrolled=enrolled, secret=secret, errors=errors,
-                           uri=factors.provisioning_uri(secret, g.user) if secret else None), 422 if errors else 200
+# The one second-factor page (web/factor.py), also at its old address under the studio's content security policy.
+bp.add_url_rule("/verify", "verify", factor.verify, methods=["GET", "POST"])
 
 
 @bp.get("/")
@@ -341,7 +309,7 @@ def job(job_id: int) -> Any:
         found = uow.migrations.get_job(job_id)
     if studio.board_of(services(), found.process_id) not in g.boards:
         abort(404)
-    if _wants_json():
+    if factor.wants_json():
         return jsonify({"status": found.status, "done": found.done, "total": found.total})
     return render_template("studio/job.html", job=found)
 
