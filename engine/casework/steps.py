@@ -102,10 +102,10 @@ def record_step(uow: UnitOfWork, record: CaseRecord, case: Case, steps: Sequence
     notices and role assignments with its actor, and the case's completion."""
     assert record.id is not None
     project_rows(uow, record, case, [timer for result, _actor in steps for timer in result.fired], now)
+    uow.notices.add_all([NoticeRow(record.id, now, n.role, n.agency, n.kind, n.message, n.element)
+                         for result, _actor in steps for n in result.notices])
     for result, actor in steps:
         for notice in result.notices:
-            uow.notices.add(NoticeRow(record.id, now, notice.role, notice.agency, notice.kind, notice.message,
-                                      notice.element))
             uow.events.append(EventRow(record.id, now, "notice", None,
                                        {"role": notice.role, "kind": notice.kind, "element": notice.element,
                                         "agency": notice.agency}))

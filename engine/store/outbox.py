@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.ports import NoticeRow
 from engine.store.models import Notice
-from engine.store.sql import fresh
+from engine.store.sql import NO_AUTOFLUSH, fresh
 
 
 class SqlNoticeRepository:
@@ -20,8 +20,13 @@ class SqlNoticeRepository:
         self.session = session
 
     def add(self, notice: NoticeRow) -> None:
-        """Queue a notice for delivery (a plain INSERT: nothing reads the row back in this transaction)."""
-        self.session.execute(insert(Notice), [vars(notice)])
+        """Queue a notice for delivery."""
+        self.add_all([notice])
+
+    def add_all(self, notices: Sequence[NoticeRow]) -> None:
+        """Queue notices for delivery, in this order, in one INSERT (nothing reads them back in this transaction)."""
+        if notices:
+            self.session.execute(insert(Notice), [vars(n) for n in notices], execution_options=NO_AUTOFLUSH)
 
     def for_case(self, case_id: int) -> Sequence[NoticeRow]:
         """The case's notices in order of queueing."""

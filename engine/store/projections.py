@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine.errors import Conflict
 from engine.ports import Assignment, TaskRow, TimerRow
 from engine.store.models import Case, StepTime, Task, Timer
-from engine.store.sql import fresh, rowcount
+from engine.store.sql import NO_AUTOFLUSH, fresh, rowcount
 
 TASK_FIELDS = (
     "id", "case_id", "name", "title", "lane", "role", "agency", "form",
@@ -32,18 +32,19 @@ class SqlTaskRepository:
         """Make the case's open task rows exactly `rows`: rows still open are left as they are (keeping their
         creation time), rows no longer open are deleted, new ones inserted; completed rows stay as history."""
         wanted = {r.id: r for r in rows}
-        open_ids = set(self.session.scalars(select(Task.id).where(Task.case_id == case_id, Task.state != "completed")))
+        open_ids = set(self.session.scalars(select(Task.id).where(Task.case_id == case_id, Task.state != "completed"),
+                                            execution_options=NO_AUTOFLUSH))
         gone = open_ids - wanted.keys()
         added = [wanted[i] for i in wanted if i not in open_ids]
         stale = gone | {r.id for r in added}  # a new row may reuse the id of a completed one (a loop)
         if stale:
             self.session.execute(
                 delete(Task).where(Task.case_id == case_id, Task.id.in_(stale))
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False, **NO_AUTOFLUSH)
             )
         if added:
             values = [{f: getattr(r, f) for f in TASK_FIELDS} | {"case_id": case_id} for r in added]
-            self.session.execute(insert(Task), values)
+            self.session.execute(insert(Task), values, execution_options=NO_AUTOFLUSH)
 
     def get(self, task_id: str) -> TaskRow | None:
         """The task row, if any."""
@@ -149,14 +150,15 @@ class SqlTimerRepository:
         wanted = {r.id: r for r in rows}
         pending = {
             timer_id: (due_at, title) for timer_id, due_at, title in self.session.execute(
-                select(Timer.id, Timer.due_at, Timer.title).where(Timer.case_id == case_id, Timer.fired_at.is_(None)))
+                select(Timer.id, Timer.due_at, Timer.title).where(Timer.case_id == case_id, Timer.fired_at.is_(None)),
+                execution_options=NO_AUTOFLUSH)
         }
         added = [wanted[i] for i in wanted if i not in pending]
         stale = (pending.keys() - wanted.keys()) | {r.id for r in added}  # a cycle timer reuses its id
         if stale:
             self.session.execute(
                 delete(Timer).where(Timer.case_id == case_id, Timer.id.in_(stale))
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False, **NO_AUTOFLUSH)
             )
         for timer_id, (due_at, title) in pending.items():
             row = wanted.get(timer_id)
@@ -166,7 +168,7 @@ class SqlTimerRepository:
                     update(Timer).where(Timer.id == timer_id).values(
                         due_at=row.due_at, title=row.title, agency=row.agency,
                         accountable=" ".join(row.accountable) or None)
-                    .execution_options(synchronize_session=False)
+                    .execution_options(synchronize_session=False, **NO_AUTOFLUSH)
                 )
         if added:
             values = [
@@ -174,7 +176,7 @@ class SqlTimerRepository:
                  "title": r.title, "agency": r.agency, "accountable": " ".join(r.accountable) or None}
                 for r in added
             ]
-            self.session.execute(insert(Timer), values)
+            self.session.execute(insert(Timer), values, execution_options=NO_AUTOFLUSH)
 
     def claim_due(self, now: datetime, limit: int) -> Sequence[TimerRow]:
         """Pending timers due by `now`, each locked with its case until commit.
@@ -201,7 +203,7 @@ class SqlTimerRepository:
             update(Timer)
             .where(Timer.id == timer_id, Timer.fired_at.is_(None))
             .values(fired_at=at)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, **NO_AUTOFLUSH)
         )
         if rowcount(self.session.execute(stmt)) != 1:
             raise Conflict(f"timer {timer_id} already fired")
@@ -213,13 +215,14 @@ class SqlTimerRepository:
     def for_case(self, case_id: int) -> Sequence[TimerRow]:
         """All timer rows of a case, soonest first."""
         stmt = select(Timer).where(Timer.case_id == case_id).order_by(Timer.due_at, Timer.id)
-        return [_timer(r) for r in fresh(self.session, stmt)]
+        return [_timer(r) for r in fresh(self.session, stmt, autoflush=False)]
 
     def add(self, row: TimerRow) -> None:
         """Record a timer the case set and fired within one step (it was never pending between steps)."""
         self.session.execute(insert(Timer), [{
             "id": row.id, "case_id": row.case_id, "name": row.name, "due_at": row.due_at, "fired_at": row.fired_at,
-            "title": row.title, "agency": row.agency, "accountable": " ".join(row.accountable) or None}])
+            "title": row.title, "agency": row.agency, "accountable": " ".join(row.accountable) or None}],
+            execution_options=NO_AUTOFLUSH)
 
     def settle(self, timer_ids: Collection[str], at: datetime) -> None:
         """Mark missed deadlines settled (their step done, or an extension recorded)."""

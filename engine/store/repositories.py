@@ -17,7 +17,7 @@ from engine.store.models import Case, CaseStep, ProcessVersion, Publication
 from engine.store.outbox import SqlNoticeRepository
 from engine.store.people import SqlPeopleRepository
 from engine.store.projections import SqlTaskRepository, SqlTimerRepository
-from engine.store.sql import fresh, rowcount
+from engine.store.sql import NO_AUTOFLUSH, fresh, rowcount
 
 __all__ = [
     "SqlCaseRepository",
@@ -196,14 +196,14 @@ class SqlCaseRepository:
                 lock_version=new_version,
                 **_projection(case),
             )
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, **NO_AUTOFLUSH)
         )
         if rowcount(self.session.execute(stmt)) != 1:
             raise StaleCase(f"case {case.id} was changed by someone else (version {case.lock_version} is stale)")
         if case.elements is not None:  # a step's state, kept for looking back (not a bare status change)
             self.session.execute(insert(CaseStep), [{
                 "case_id": case.id, "at": case.updated_at, "lock_version": new_version, "version_id": case.version_id,
-                "elements": case.elements, "state": blob}])
+                "elements": case.elements, "state": blob}], execution_options=NO_AUTOFLUSH)
         return replace(case, lock_version=new_version)
 
     def save_standing(self, case: CaseRecord) -> CaseRecord:
