@@ -12,7 +12,7 @@ from engine.casework.accounts import issue_token, seed_users
 from engine.casework.cases import start_case
 from engine.ports import Assignment
 from tests.chaos.server import FORMS, ROOT
-from tests.databases import POSTGRES_URL, postgres_database
+from tests.databases import empty_database
 
 DIAGRAM = ROOT / "tests" / "fixtures" / "bpmn" / "simple.bpmn"
 BOARD = "fx"
@@ -22,12 +22,7 @@ PEOPLE = ("chaos.ann", "chaos.bob")  # both hold every role the fixture's tasks 
 @contextmanager
 def database(kind: str, workdir: Path) -> Iterator[str]:
     """The URL of an empty database of `kind` (postgresql: CREATE DATABASE, dropped afterwards; else SQLite)."""
-    if kind != "postgresql":
-        yield f"sqlite:///{workdir / 'chaos.sqlite3'}"
-        return
-    with postgres_database("chaos") as url:
-        if url is None:
-            raise RuntimeError(f"PostgreSQL unreachable at {POSTGRES_URL}")
+    with empty_database(kind, workdir / "chaos.sqlite3", "chaos", whole=True) as url:
         yield url
 
 def prepare(url: str, cases: int) -> tuple[list[int], dict[str, str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import POSTGRES_URL, postgres_schema, unreachable
+from tests.databases import empty_database, unreachable
 from tests.fuzz.arrange import Arranged, arrange
 
 
@@ -21,13 +21,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def database_url(workdir: Path) -> Iterator[str]:
     """An empty database of the kind this run targets, removed afterwards."""
-    if os.environ.get("SCR_TEST_DATABASE", "sqlite") != "postgresql":
-        yield f"sqlite:///{workdir / 'fuzz.sqlite3'}"
-        return
-    with postgres_schema("fuzz") as url:
-        if url is None:
-            unreachable(f"PostgreSQL unreachable at {POSTGRES_URL}")
-        assert url is not None
+    kind = os.environ.get("SCR_TEST_DATABASE", "sqlite")
+    with empty_database(kind, workdir / "fuzz.sqlite3", "fuzz", unreachable=unreachable) as url:
         yield url
 
 

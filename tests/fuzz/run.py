@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.databases import POSTGRES_URL, postgres_schema
+from tests.databases import empty_database
 from tests.fuzz.arrange import arrange, fresh_tokens
 from tests.fuzz.harness import Outcome, Plan, authorise_roles, fuzz_roles, revoke_each, served
 
@@ -23,12 +23,8 @@ from tests.fuzz.harness import Outcome, Plan, authorise_roles, fuzz_roles, revok
 @contextmanager
 def database(workdir: Path, postgresql: bool) -> Iterator[str]:
     """A new SQLite file in the work folder, or a throwaway PostgreSQL schema."""
-    if not postgresql:
-        yield f"sqlite:///{workdir / 'fuzz.sqlite3'}"
-        return
-    with postgres_schema("fuzz") as url:
-        if url is None:
-            raise SystemExit(f"PostgreSQL unreachable at {POSTGRES_URL}")
+    kind = "postgresql" if postgresql else "sqlite"
+    with empty_database(kind, workdir / "fuzz.sqlite3", "fuzz", unreachable=sys.exit) as url:
         yield url
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from engine.ports import CaseRecord, VersionRecord
 from engine.store import SqlUnitOfWork, init_db, make_engine, uow_factory
-from tests.databases import POSTGRES_URL, postgres_schema, unreachable
+from tests.databases import empty_database, unreachable
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
@@ -21,13 +21,8 @@ NewUow = Callable[[], SqlUnitOfWork]
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A URL to an empty database: a fresh SQLite file, or a uniquely named PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'store.db'}"
-        return
-    with postgres_schema("it") as url:
-        if url is None:
-            unreachable(f"PostgreSQL unreachable at {POSTGRES_URL}")
-        assert url is not None
+    with empty_database(request.param, tmp_path_factory.mktemp("db") / "store.db", "it",
+                        unreachable=unreachable) as url:
         yield url
 
 

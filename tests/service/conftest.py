@@ -13,7 +13,7 @@ from engine.bootstrap import build_services
 from engine.casework.accounts import seed_users
 from engine.casework.services import Services
 from engine.clock import FrozenClock
-from tests.databases import POSTGRES_URL, postgres_schema, unreachable
+from tests.databases import empty_database, unreachable
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,13 +23,8 @@ T0 = datetime(2024, 1, 31, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
     """An empty database of the kind this run targets, removed afterwards."""
-    if os.environ.get("SCR_TEST_DATABASE", "sqlite") != "postgresql":
-        yield f"sqlite:///{tmp_path / 'scr.sqlite3'}"
-        return
-    with postgres_schema("svc") as url:
-        if url is None:
-            unreachable(f"PostgreSQL unreachable at {POSTGRES_URL}")
-        assert url is not None
+    kind = os.environ.get("SCR_TEST_DATABASE", "sqlite")
+    with empty_database(kind, tmp_path / "scr.sqlite3", "svc", unreachable=unreachable) as url:
         yield url
 
 
