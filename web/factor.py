@@ -31,6 +31,7 @@ from engine.casework import factors
 from engine.errors import FieldError, InvalidSubmission
 from engine.monitoring import caselist
 from web.auth import login_required, services
+from web.errors import wants_json
 from web.safety import same_site
 
 bp = Blueprint("factor", __name__)
@@ -40,11 +41,6 @@ SESSION_KEY = "mfa_for"
 def confirmed() -> bool:
     """Whether the signed-in person has confirmed their second factor in this session."""
     return g.get("user") is not None and session.get(SESSION_KEY) == g.user
-
-
-def wants_json() -> bool:
-    """Whether the request asks for JSON rather than a page."""
-    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "application/json"
 
 
 def refusal(doing: str) -> Any:

@@ -16,6 +16,7 @@ from engine.errors import FieldError, InvalidDiagram, InvalidSubmission, Migrati
 from engine.ports import ProcedureDraftRecord, VersionRecord
 from web import factor, formrender, safety
 from web.auth import login_required, services
+from web.errors import wants_json
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
 View = TypeVar("View", bound=Callable[..., Any])
@@ -309,7 +310,7 @@ def job(job_id: int) -> Any:
         found = uow.migrations.get_job(job_id)
     if studio.board_of(services(), found.process_id) not in g.boards:
         abort(404)
-    if factor.wants_json():
+    if wants_json():
         return jsonify({"status": found.status, "done": found.done, "total": found.total})
     return render_template("studio/job.html", job=found)
 
