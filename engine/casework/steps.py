@@ -14,6 +14,7 @@ from engine.workflow import monitor
 from engine.workflow.runtime import Case, PendingTimer, StepResult
 
 T = TypeVar("T")
+Stepped = tuple[CaseRecord, Case, Sequence[tuple[StepResult, str | None]]]  # a case, loaded, and its steps just run
 RETRIES = 8  # eight agencies finishing at once: the last can lose to each of the other seven
 
 
@@ -37,9 +38,10 @@ def save(uow: UnitOfWork, record: CaseRecord, case: Case, now: datetime) -> Case
     return uow.cases.save(projected(record, case, now))
 
 
-def projected(record: CaseRecord, case: Case, now: datetime) -> CaseRecord:
-    """The record with the case's new state, status and monitor projection (engine.workflow.monitor)."""
-    record.state = case.dump().encode()
+def projected(record: CaseRecord, case: Case, now: datetime, state: bytes | None = None) -> CaseRecord:
+    """The record with the case's new state (`state`: dumped already), status and monitor projection
+    (engine.workflow.monitor)."""
+    record.state = state if state is not None else case.dump().encode()
     if record.status not in ("suspended", "terminated"):  # only an administrator's resume changes those
         record.status = "completed" if case.completed else "open"
     record.updated_at = now
@@ -62,29 +64,42 @@ def project_rows(uow: UnitOfWork, record: CaseRecord, case: Case, fired: Sequenc
     instant had passed when it was set); a missed deadline whose step is now done, or whose extension is
     recorded, is settled.
     """
-    assert record.id is not None
-    uow.tasks.replace_for_case(record.id, [
-        TaskRow(t.id, record.id, t.name, t.title, t.lane, t.role, t.agency, t.form, now, t.due_at, t.week)
-        for t in case.ready_tasks()
-    ])
-    before = {t.id: t for t in uow.timers.for_case(record.id)}
-    for timer in fired:
-        known = before.get(timer.id)
-        if known is not None and known.fired_at is not None:
-            continue  # the worker recorded it already
-        row = TimerRow(timer.id, record.id, timer.name, timer.due_at, now, timer.title, timer.agency,
-                       timer.accountable)
-        if known is None:
-            uow.timers.add(row)
-        else:
-            uow.timers.mark_fired(timer.id, now)
-        before[timer.id] = row
-        timer_fired(uow, row, now)
-    uow.timers.replace_for_case(record.id, [TimerRow(t.id, record.id, t.name, t.due_at, None, t.title, t.agency,
-                                                     t.accountable) for t in case.waiting_timers()])
-    missed = [t.id for t in before.values() if t.missed]
-    if missed:
-        uow.timers.settle(case.settled(missed), now)
+    project_all(uow, [(record, case, fired)], now)
+
+
+def project_all(uow: UnitOfWork, cases: Sequence[tuple[CaseRecord, Case, Sequence[PendingTimer]]],
+                now: datetime) -> None:
+    """project_rows for several cases at once (a batch of timer firings): one read and one write per table."""
+    ids = [record.id for record, _case, _fired in cases if record.id is not None]
+    assert len(ids) == len(cases)
+    uow.tasks.replace_for_cases({
+        case_id: [TaskRow(t.id, case_id, t.name, t.title, t.lane, t.role, t.agency, t.form, now, t.due_at, t.week)
+                  for t in case.ready_tasks()]
+        for case_id, (_record, case, _fired) in zip(ids, cases, strict=True)})
+    known = uow.timers.for_cases(ids)
+    for case_id, (_record, _case, fired) in zip(ids, cases, strict=True):
+        before = {t.id: t for t in known[case_id]}
+        for timer in fired:
+            seen = before.get(timer.id)
+            if seen is not None and seen.fired_at is not None:
+                continue  # the worker recorded it already
+            row = TimerRow(timer.id, case_id, timer.name, timer.due_at, now, timer.title, timer.agency,
+                           timer.accountable)
+            if seen is None:
+                uow.timers.add(row)
+            else:
+                uow.timers.mark_fired(timer.id, now)
+            before[timer.id] = row
+            timer_fired(uow, row, now)
+        known[case_id] = list(before.values())
+    uow.timers.replace_for_cases({
+        case_id: [TimerRow(t.id, case_id, t.name, t.due_at, None, t.title, t.agency, t.accountable)
+                  for t in case.waiting_timers()]
+        for case_id, (_record, case, _fired) in zip(ids, cases, strict=True)}, known)
+    for case_id, (_record, case, _fired) in zip(ids, cases, strict=True):
+        missed = [t.id for t in known[case_id] if t.missed]
+        if missed:
+            uow.timers.settle(case.settled(missed), now)
 
 
 def timer_fired(uow: UnitOfWork, timer: TimerRow, now: datetime) -> None:
@@ -100,20 +115,28 @@ def record_step(uow: UnitOfWork, record: CaseRecord, case: Case, steps: Sequence
                 now: datetime) -> None:
     """The records of the steps just run on a loaded case: its task and timer rows (once), then each step's
     notices and role assignments with its actor, and the case's completion."""
-    assert record.id is not None
-    project_rows(uow, record, case, [timer for result, _actor in steps for timer in result.fired], now)
+    record_steps(uow, [(record, case, steps)], now)
+
+
+def record_steps(uow: UnitOfWork, stepped: Sequence[Stepped], now: datetime) -> None:
+    """record_step for several cases at once (a batch of timer firings), their rows written together."""
+    project_all(uow, [(record, case, [timer for result, _actor in steps for timer in result.fired])
+                      for record, case, steps in stepped], now)
     uow.notices.add_all([NoticeRow(record.id, now, n.role, n.agency, n.kind, n.message, n.element)
+                         for record, _case, steps in stepped if record.id is not None
                          for result, _actor in steps for n in result.notices])
-    for result, actor in steps:
-        for notice in result.notices:
-            uow.events.append(EventRow(record.id, now, "notice", None,
-                                       {"role": notice.role, "kind": notice.kind, "element": notice.element,
-                                        "agency": notice.agency}))
-        for role, username, agency in result.assignments:
-            if uow.people.get_user(username) is None:
-                raise NotFound(f"no user called {username!r} to assign as {role}")
-            uow.people.assign(Assignment(username, role, record.board, record.id, agency))
-            uow.events.append(EventRow(record.id, now, "role_assigned", actor,
-                                       {"role": role, "user": username, "agency": agency}))
-    if case.completed:
-        uow.events.append(EventRow(record.id, now, "case_completed", steps[-1][1] if steps else None, {}))
+    for record, case, steps in stepped:
+        assert record.id is not None
+        for result, actor in steps:
+            for notice in result.notices:
+                uow.events.append(EventRow(record.id, now, "notice", None,
+                                           {"role": notice.role, "kind": notice.kind, "element": notice.element,
+                                            "agency": notice.agency}))
+            for role, username, agency in result.assignments:
+                if uow.people.get_user(username) is None:
+                    raise NotFound(f"no user called {username!r} to assign as {role}")
+                uow.people.assign(Assignment(username, role, record.board, record.id, agency))
+                uow.events.append(EventRow(record.id, now, "role_assigned", actor,
+                                           {"role": role, "user": username, "agency": agency}))
+        if case.completed:
+            uow.events.append(EventRow(record.id, now, "case_completed", steps[-1][1] if steps else None, {}))

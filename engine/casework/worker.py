@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 
 from engine.casework.mail import Mailer
+from engine.casework.readahead import Readahead
 from engine.casework.services import Services
 from engine.casework.timers import fire_due_timers
 from engine.errors import Conflict, WorkflowFailed
@@ -19,13 +20,15 @@ log = logging.getLogger(__name__)
 def run_worker(services: Services, stop: threading.Event, poll_seconds: float = 1.0,
                swept: Callable[[int], None] | None = None, mailer: Mailer | None = None,
                jobs: Callable[[Services], int] | None = None, name: str | None = None) -> None:
-    """Fire due timers every `poll_seconds` (within one poll of falling due), then post mail and run queued
+    """Fire due timers every `poll_seconds` (within one poll of falling due; firings due soon are prepared ahead
+    while nothing is due), then post mail and run queued
     background jobs (`jobs`, e.g. migrations of running cases, given by the composition root), then record a
     heartbeat under `name` (host and process id unless given); `swept` hears each sweep."""
     name = name or worker_name()
+    prepared = Readahead()
     while not stop.is_set():
         try:
-            fired = fire_due_timers(services)
+            fired = fire_due_timers(services, prepared=prepared)
             _post_mail(services, mailer)
             _run_jobs(services, jobs)
             _beat(services, name, fired)
@@ -34,6 +37,8 @@ def run_worker(services: Services, stop: threading.Event, poll_seconds: float = 
             if fired:
                 log.info("fired timers on %d case(s)", fired)
                 continue
+            if _prepare(services, prepared, stop):
+                continue  # something may have fallen due while preparing
         except Conflict:
             continue  # a person completed a task on that case at the same moment; sweep again
         except WorkflowFailed:
@@ -54,6 +59,15 @@ def _beat(services: Services, name: str, fired: int) -> None:
             uow.commit()
     except Exception:
         log.exception("the worker's heartbeat could not be written this round")
+
+
+def _prepare(services: Services, prepared: Readahead, stop: threading.Event) -> int:
+    """Prepare the firings of timers due soon (engine.casework.readahead); a failure is logged, never raised."""
+    try:
+        return prepared.prepare(services, stop.is_set)
+    except Exception:
+        log.exception("timers due soon could not be prepared this round (they fire all the same)")
+        return 0
 
 
 def _post_mail(services: Services, mailer: Mailer | None) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from engine.ports import EventRow
@@ -164,10 +164,7 @@ class SqlEventRepository:
         The chain's end is read once per transaction: the per-case lock (PostgreSQL) or the database's write lock
         (SQLite) holds until commit, so later appends of this transaction chain to the hash written before them.
         """
-        transaction = self.session.get_transaction()
-        if transaction is not self._transaction:
-            self._transaction, self._last = transaction, {}
-        prev_hash = self._last.get(event.case_id)
+        prev_hash = self._ends().get(event.case_id)
         if prev_hash is None:
             if self.session.get_bind().dialect.name == "postgresql":
                 lock = func.pg_advisory_xact_lock(self.ADVISORY_LOCK_CLASS, event.case_id or 0)
@@ -187,6 +184,29 @@ class SqlEventRepository:
         )
         self.session.add(row)  # written with the transaction's other rows at its next flush, in this order
         self._last[event.case_id] = row.hash
+
+    def reach(self, case_ids: Collection[int]) -> None:
+        """Lock and read the chain ends of these cases at once (two statements), so that their appends in this
+        transaction read nothing; the locks are taken in id order (PostgreSQL), as any other writer of several
+        chains takes them."""
+        ends = self._ends()
+        ids = sorted(set(case_ids) - ends.keys())
+        if not ids:
+            return
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:class, c) FROM unnest(CAST(:ids AS integer[])) "
+                                      "WITH ORDINALITY AS u(c, n) ORDER BY n"),
+                                 {"class": self.ADVISORY_LOCK_CLASS, "ids": ids})
+        last = select(func.max(Event.id)).where(Event.case_id.in_(ids)).group_by(Event.case_id)
+        found = dict(self.session.execute(select(Event.case_id, Event.hash).where(Event.id.in_(last))).tuples().all())
+        ends.update({case_id: found.get(case_id, GENESIS) for case_id in ids})
+
+    def _ends(self) -> dict[int | None, str]:
+        """The hash each chain ends with, as known in this transaction."""
+        transaction = self.session.get_transaction()
+        if transaction is not self._transaction:
+            self._transaction, self._last = transaction, {}
+        return self._last
 
     def forget(self) -> None:
         """Read each chain's end from the database again at the next append (after a savepoint was undone)."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -31,20 +32,29 @@ class SqlTaskRepository:
     def replace_for_case(self, case_id: int, rows: Iterable[TaskRow]) -> None:
         """Make the case's open task rows exactly `rows`: rows still open are left as they are (keeping their
         creation time), rows no longer open are deleted, new ones inserted; completed rows stay as history."""
-        wanted = {r.id: r for r in rows}
-        open_ids = set(self.session.scalars(select(Task.id).where(Task.case_id == case_id, Task.state != "completed"),
-                                            execution_options=NO_AUTOFLUSH))
-        gone = open_ids - wanted.keys()
-        added = [wanted[i] for i in wanted if i not in open_ids]
-        stale = gone | {r.id for r in added}  # a new row may reuse the id of a completed one (a loop)
+        self.replace_for_cases({case_id: rows})
+
+    def replace_for_cases(self, rows: Mapping[int, Iterable[TaskRow]]) -> None:
+        """replace_for_case for several cases at once (one read, one delete, one insert)."""
+        wanted = {case_id: {r.id: r for r in case_rows} for case_id, case_rows in rows.items()}
+        open_ids: dict[int, set[str]] = {case_id: set() for case_id in wanted}
+        for case_id, task_id in self.session.execute(
+                select(Task.case_id, Task.id).where(Task.case_id.in_(list(wanted)), Task.state != "completed"),
+                execution_options=NO_AUTOFLUSH):
+            open_ids[case_id].add(task_id)
+        added = [r | {"case_id": case_id} for case_id, case_rows in wanted.items()
+                 for r in ({f: getattr(row, f) for f in TASK_FIELDS} for i, row in case_rows.items()
+                           if i not in open_ids[case_id])]
+        # a new row may reuse the id of a completed one (a loop): that one goes too
+        stale = {i for case_id, ids in open_ids.items() for i in ids - wanted[case_id].keys()}
+        stale |= {r["id"] for r in added}
         if stale:
             self.session.execute(
-                delete(Task).where(Task.case_id == case_id, Task.id.in_(stale))
+                delete(Task).where(Task.case_id.in_(list(wanted)), Task.id.in_(stale))
                 .execution_options(synchronize_session=False, **NO_AUTOFLUSH)
             )
         if added:
-            values = [{f: getattr(r, f) for f in TASK_FIELDS} | {"case_id": case_id} for r in added]
-            self.session.execute(insert(Task), values, execution_options=NO_AUTOFLUSH)
+            self.session.execute(insert(Task), added, execution_options=NO_AUTOFLUSH)
 
     def get(self, task_id: str) -> TaskRow | None:
         """The task row, if any."""
@@ -147,22 +157,26 @@ class SqlTimerRepository:
     def replace_for_case(self, case_id: int, rows: Iterable[TimerRow]) -> None:
         """Make the case's pending timers exactly `rows` (inserting, deleting or re-timing only what changed);
         fired rows are kept as history."""
-        wanted = {r.id: r for r in rows}
-        pending = {
-            timer_id: (due_at, title) for timer_id, due_at, title in self.session.execute(
-                select(Timer.id, Timer.due_at, Timer.title).where(Timer.case_id == case_id, Timer.fired_at.is_(None)),
-                execution_options=NO_AUTOFLUSH)
-        }
-        added = [wanted[i] for i in wanted if i not in pending]
+        self.replace_for_cases({case_id: rows})
+
+    def replace_for_cases(self, rows: Mapping[int, Iterable[TimerRow]],
+                          known: Mapping[int, Iterable[TimerRow]] | None = None) -> None:
+        """replace_for_case for several cases at once; `known`: every timer row of those cases as this
+        transaction last read or wrote them (saves reading them again)."""
+        wanted = {r.id: r for case_rows in rows.values() for r in case_rows}
+        if known is None:
+            known = self.for_cases(list(rows))
+        pending = {t.id: t for case_rows in known.values() for t in case_rows if t.fired_at is None}
+        added = [r for i, r in wanted.items() if i not in pending]
         stale = (pending.keys() - wanted.keys()) | {r.id for r in added}  # a cycle timer reuses its id
         if stale:
             self.session.execute(
-                delete(Timer).where(Timer.case_id == case_id, Timer.id.in_(stale))
+                delete(Timer).where(Timer.case_id.in_(list(rows)), Timer.id.in_(stale))
                 .execution_options(synchronize_session=False, **NO_AUTOFLUSH)
             )
-        for timer_id, (due_at, title) in pending.items():
+        for timer_id, before in pending.items():
             row = wanted.get(timer_id)
-            if row is not None and (row.due_at != due_at or (title is None and row.title is not None)):
+            if row is not None and (row.due_at != before.due_at or (before.title is None and row.title is not None)):
                 # re-timed; or set before timers kept their title, agency and accountable roles (revision 0005)
                 self.session.execute(
                     update(Timer).where(Timer.id == timer_id).values(
@@ -171,12 +185,7 @@ class SqlTimerRepository:
                     .execution_options(synchronize_session=False, **NO_AUTOFLUSH)
                 )
         if added:
-            values = [
-                {"id": r.id, "case_id": case_id, "name": r.name, "due_at": r.due_at, "fired_at": r.fired_at,
-                 "title": r.title, "agency": r.agency, "accountable": " ".join(r.accountable) or None}
-                for r in added
-            ]
-            self.session.execute(insert(Timer), values, execution_options=NO_AUTOFLUSH)
+            self.session.execute(insert(Timer), [_values(r) for r in added], execution_options=NO_AUTOFLUSH)
 
     def claim_due(self, now: datetime, limit: int) -> Sequence[TimerRow]:
         """Pending timers due by `now`, each locked with its case until commit.
@@ -197,16 +206,34 @@ class SqlTimerRepository:
             stmt = stmt.with_for_update(skip_locked=True, of=[Timer.__table__, Case.__table__])
         return [_timer(r) for r in fresh(self.session, stmt)]
 
+    def upcoming(self, after: datetime, until: datetime, limit: int) -> Sequence[TimerRow]:
+        """Pending timers falling due after `after` and by `until` on cases that will fire them (open, not in
+        error), soonest first; nothing is locked (the worker prepares these firings ahead, engine.casework.readahead).
+        """
+        stmt = (
+            select(Timer)
+            .join(Case, Case.id == Timer.case_id)
+            .where(Timer.fired_at.is_(None), Timer.due_at > after, Timer.due_at <= until, Case.status == "open",
+                   Case.error.is_(None))
+            .order_by(Timer.due_at, Timer.id)
+            .limit(limit)
+        )
+        return [_timer(r) for r in fresh(self.session, stmt, autoflush=False)]
+
     def mark_fired(self, timer_id: str, at: datetime) -> None:
         """Record that a timer fired; raises Conflict if it had already fired (or does not exist)."""
-        stmt = (
-            update(Timer)
-            .where(Timer.id == timer_id, Timer.fired_at.is_(None))
-            .values(fired_at=at)
-            .execution_options(synchronize_session=False, **NO_AUTOFLUSH)
-        )
-        if rowcount(self.session.execute(stmt)) != 1:
-            raise Conflict(f"timer {timer_id} already fired")
+        self.mark_all_fired([timer_id], at)
+
+    def mark_all_fired(self, timer_ids: Sequence[str], at: datetime) -> None:
+        """Record that these timers fired (one statement); raises Conflict if any had fired already."""
+        table = cast(Table, Timer.__table__)
+        stmt = (update(table).where(table.c.id == bindparam("timer_id"), table.c.fired_at.is_(None))
+                .values(fired_at=bindparam("at")))
+        done = self.session.execute(stmt, [{"timer_id": i, "at": at} for i in timer_ids],
+                                    execution_options=NO_AUTOFLUSH)
+        if rowcount(done) != len(timer_ids):
+            raise Conflict(f"timer {timer_ids[0]} already fired" if len(timer_ids) == 1
+                           else f"one of timers {', '.join(timer_ids)} already fired")
 
     def next_due(self) -> datetime | None:
         """The earliest due instant among pending timers."""
@@ -214,15 +241,19 @@ class SqlTimerRepository:
 
     def for_case(self, case_id: int) -> Sequence[TimerRow]:
         """All timer rows of a case, soonest first."""
-        stmt = select(Timer).where(Timer.case_id == case_id).order_by(Timer.due_at, Timer.id)
-        return [_timer(r) for r in fresh(self.session, stmt, autoflush=False)]
+        return self.for_cases([case_id])[case_id]
+
+    def for_cases(self, case_ids: Collection[int]) -> dict[int, list[TimerRow]]:
+        """All timer rows of each of these cases, soonest first (one read)."""
+        found: dict[int, list[TimerRow]] = {case_id: [] for case_id in case_ids}
+        stmt = select(Timer).where(Timer.case_id.in_(list(found))).order_by(Timer.due_at, Timer.id)
+        for row in fresh(self.session, stmt, autoflush=False):
+            found[row.case_id].append(_timer(row))
+        return found
 
     def add(self, row: TimerRow) -> None:
         """Record a timer the case set and fired within one step (it was never pending between steps)."""
-        self.session.execute(insert(Timer), [{
-            "id": row.id, "case_id": row.case_id, "name": row.name, "due_at": row.due_at, "fired_at": row.fired_at,
-            "title": row.title, "agency": row.agency, "accountable": " ".join(row.accountable) or None}],
-            execution_options=NO_AUTOFLUSH)
+        self.session.execute(insert(Timer), [_values(row)], execution_options=NO_AUTOFLUSH)
 
     def settle(self, timer_ids: Collection[str], at: datetime) -> None:
         """Mark missed deadlines settled (their step done, or an extension recorded)."""
@@ -243,6 +274,11 @@ class SqlTimerRepository:
                        or_(*reach))
                 .order_by(Timer.due_at, Timer.id))
         return [_timer(r) for r in fresh(self.session, stmt)]
+
+
+def _values(row: TimerRow) -> dict[str, object]:
+    return {"id": row.id, "case_id": row.case_id, "name": row.name, "due_at": row.due_at, "fired_at": row.fired_at,
+            "title": row.title, "agency": row.agency, "accountable": " ".join(row.accountable) or None}
 
 
 def _timer(row: Timer) -> TimerRow:

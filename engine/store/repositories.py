@@ -5,8 +5,9 @@ from __future__ import annotations
 import gzip
 from collections.abc import Collection, Sequence
 from dataclasses import replace
+from typing import cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -178,33 +179,45 @@ class SqlCaseRepository:
             raise NotFound(f"case {case_id}")
         return _case(rows[0])
 
+    def stamps(self, case_ids: Collection[int]) -> dict[int, tuple[int, int]]:
+        """(lock_version, version_id) of each case: whether a case changed since it was read, without its state."""
+        if not case_ids:
+            return {}
+        rows = self.session.execute(select(Case.id, Case.lock_version, Case.version_id)
+                                    .where(Case.id.in_(set(case_ids))), execution_options=NO_AUTOFLUSH)
+        return {case_id: (lock_version, version_id) for case_id, lock_version, version_id in rows}
+
     def save(self, case: CaseRecord) -> CaseRecord:
         """Write the case if nobody saved it since it was read; returns it with lock_version + 1.
 
         Raises StaleCase (a Conflict) when the stored lock_version differs from `case.lock_version`.
         """
-        new_version = case.lock_version + 1
-        blob = compress(case.state)
-        stmt = (
-            update(Case)
-            .where(Case.id == case.id, Case.lock_version == case.lock_version)
-            .values(
-                state=blob,
-                status=case.status,
-                updated_at=case.updated_at,
-                data_summary=dict(case.data_summary),
-                lock_version=new_version,
-                **_projection(case),
-            )
-            .execution_options(synchronize_session=False, **NO_AUTOFLUSH)
-        )
-        if rowcount(self.session.execute(stmt)) != 1:
-            raise StaleCase(f"case {case.id} was changed by someone else (version {case.lock_version} is stale)")
-        if case.elements is not None:  # a step's state, kept for looking back (not a bare status change)
-            self.session.execute(insert(CaseStep), [{
-                "case_id": case.id, "at": case.updated_at, "lock_version": new_version, "version_id": case.version_id,
-                "elements": case.elements, "state": blob}], execution_options=NO_AUTOFLUSH)
-        return replace(case, lock_version=new_version)
+        return self.save_all([case])[0]
+
+    def save_all(self, cases: Sequence[CaseRecord]) -> list[CaseRecord]:
+        """save() for several cases in one statement (and one for their steps' states); raises StaleCase when any
+        of them is stale (which one is not told when there are several)."""
+        blobs = [compress(case.state) for case in cases]
+        table = cast(Table, Case.__table__)
+        stmt = (update(table).where(table.c.id == bindparam("case_id"), table.c.lock_version == bindparam("expected"))
+                .values({name: bindparam(f"new_{name}") for name in SAVED}))
+        done = self.session.execute(stmt, [
+            {"case_id": case.id, "expected": case.lock_version, "new_state": blob,
+             "new_lock_version": case.lock_version + 1,
+             **{f"new_{name}": _saved(case, name) for name in SAVED if name not in ("state", "lock_version")}}
+            for case, blob in zip(cases, blobs, strict=True)], execution_options=NO_AUTOFLUSH)
+        if rowcount(done) != len(cases):
+            case = cases[0]
+            raise StaleCase(f"case {case.id} was changed by someone else (version {case.lock_version} is stale)"
+                            if len(cases) == 1 else f"one of cases {', '.join(str(c.id) for c in cases)} was changed "
+                            "by someone else")
+        steps = [{"case_id": case.id, "at": case.updated_at, "lock_version": case.lock_version + 1,
+                  "version_id": case.version_id, "elements": case.elements, "state": blob}
+                 for case, blob in zip(cases, blobs, strict=True)
+                 if case.elements is not None]  # a step's state, kept for looking back (not a bare status change)
+        if steps:
+            self.session.execute(insert(CaseStep), steps, execution_options=NO_AUTOFLUSH)
+        return [replace(case, lock_version=case.lock_version + 1) for case in cases]
 
     def save_standing(self, case: CaseRecord) -> CaseRecord:
         """Write only the case's status, suspension and error (its state unchanged), under the same lock."""
@@ -266,6 +279,14 @@ def _case(row: Case) -> CaseRecord:
 
 PROJECTION = ("step", "next_due_at", "planned_week", "planned_by", "clock_started_at", "clock_weeks", "elements",
               "facts", "error", "suspended_at")
+
+
+SAVED = ("state", "status", "updated_at", "data_summary", "lock_version", *PROJECTION)  # what save() writes
+
+
+def _saved(case: CaseRecord, name: str) -> object:
+    """A column save() writes, as stored (the data summary copied into a plain dict)."""
+    return dict(case.data_summary) if name == "data_summary" else getattr(case, name)
 
 
 def _projection(case: CaseRecord) -> dict[str, object]:

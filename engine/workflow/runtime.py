@@ -102,6 +102,7 @@ class Case:
         self.workflow = workflow
         self.workflow.script_engine = SCRIPT_ENGINE
         self._clock: clocks.Clock | None = None
+        self._frozen: tuple[list[HumanTask], list[PendingTimer]] | None = None
 
     @classmethod
     def start(cls, process: CompiledProcess, catalogue: Catalogue, clock: clocks.Clock,
@@ -135,7 +136,14 @@ class Case:
         last = self.workflow.last_task
         return dict(last.data) if last is not None else {}
 
+    def freeze(self) -> None:
+        """Keep what `ready_tasks` and `waiting_timers` answer now, for a case that is only written from here on
+        (a firing prepared ahead); running it again forgets them."""
+        self._frozen = None
+        self._frozen = (self.ready_tasks(), self.waiting_timers())
+
     def _run(self, clock: clocks.Clock, action: Any) -> StepResult:
+        self._frozen = None
         result = StepResult()
         self._clock = clock
 
@@ -302,6 +310,8 @@ class Case:
 
     def ready_tasks(self) -> list[HumanTask]:
         """Every human task waiting to be done, with role, agency, form, due date and timetable week."""
+        if self._frozen is not None:
+            return list(self._frozen[0])
         tasks = []
         for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
             spec = task.task_spec
@@ -318,6 +328,8 @@ class Case:
 
     def waiting_timers(self) -> list[PendingTimer]:
         """Every timer the case waits on, with the instant it falls due and what it keeps."""
+        if self._frozen is not None:
+            return list(self._frozen[1])
         timers = []
         for task in self.workflow.event_manager.tasks.values():
             due = _timer_due(task)
