@@ -198,7 +198,8 @@ class SqlEventRepository:
                                       "WITH ORDINALITY AS u(c, n) ORDER BY n"),
                                  {"class": self.ADVISORY_LOCK_CLASS, "ids": ids})
         last = select(func.max(Event.id)).where(Event.case_id.in_(ids)).group_by(Event.case_id)
-        found = dict(self.session.execute(select(Event.case_id, Event.hash).where(Event.id.in_(last))).tuples().all())
+        rows = self.session.execute(select(Event.case_id, Event.hash).where(Event.id.in_(last)))
+        found = {case_id: end for case_id, end in rows}
         ends.update({case_id: found.get(case_id, GENESIS) for case_id in ids})
 
     def _ends(self) -> dict[int | None, str]:

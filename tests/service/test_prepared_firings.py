@@ -49,7 +49,8 @@ def what_was_written(services: Services, case_id: int) -> dict[str, Any]:
         }
 
 
-def test_a_firing_prepared_ahead_writes_what_a_firing_at_the_instant_writes(fixture_services: Services) -> None:
+def test_a_firing_prepared_ahead_writes_what_a_firing_at_the_instant_writes(fixture_services: Services,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
     prepared_case, plain_case = cases_waiting_on_their_escalation(fixture_services, 2)
     ahead = Readahead(horizon=ESCALATION + timedelta(days=1))
     assert ahead.prepare(fixture_services) == 2
@@ -59,6 +60,7 @@ def test_a_firing_prepared_ahead_writes_what_a_firing_at_the_instant_writes(fixt
     assert fire_due_timers(fixture_services, prepared=ahead) == 2
 
     assert (ahead.used, ahead.discarded) == (1, 0)
+    assert "could not be written together" not in caplog.text  # written as one batch, not case by case
     assert what_was_written(fixture_services, prepared_case) == what_was_written(fixture_services, plain_case)
     written = what_was_written(fixture_services, prepared_case)
     assert [kind for kind, _timer in written["history"]][-2:] == ["deadline_missed", "notice"]
