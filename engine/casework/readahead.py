@@ -97,7 +97,7 @@ class Readahead:
                 except WorkflowFailed:
                     continue  # fired for real at the instant, where the failure is recorded
                 stamps = (record.lock_version, record.version_id)
-                record = projected(record, case, timer.due_at, case.dump().encode())  # updated_at set when written
+                record = projected(record, case, timer.due_at)  # updated_at set when written
                 case.freeze()
                 self.ready[timer.case_id] = Prepared(timer.id, timer.due_at, stamps, record, case, result)
                 done += 1

@@ -38,10 +38,9 @@ def save(uow: UnitOfWork, record: CaseRecord, case: Case, now: datetime) -> Case
     return uow.cases.save(projected(record, case, now))
 
 
-def projected(record: CaseRecord, case: Case, now: datetime, state: bytes | None = None) -> CaseRecord:
-    """The record with the case's new state (`state`: dumped already), status and monitor projection
-    (engine.workflow.monitor)."""
-    record.state = state if state is not None else case.dump().encode()
+def projected(record: CaseRecord, case: Case, now: datetime) -> CaseRecord:
+    """The record with the case's new state, status and monitor projection (engine.workflow.monitor)."""
+    record.state = case.dump().encode()
     if record.status not in ("suspended", "terminated"):  # only an administrator's resume changes those
         record.status = "completed" if case.completed else "open"
     record.updated_at = now

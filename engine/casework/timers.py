@@ -13,7 +13,7 @@ from engine.casework import latency
 from engine.casework.errored import mark_errored
 from engine.casework.readahead import Prepared, Readahead
 from engine.casework.services import Services
-from engine.casework.steps import projected, record_step, record_steps, save, timer_fired
+from engine.casework.steps import projected, record_steps, timer_fired
 from engine.errors import Conflict, WorkflowFailed
 from engine.ports import TimerRow, UnitOfWork
 from engine.workflow.runtime import Case
@@ -82,28 +82,32 @@ def run(services: Services, uow: UnitOfWork, timer: TimerRow) -> Prepared:
 
 
 def write(services: Services, uow: UnitOfWork, runs: Sequence[tuple[TimerRow, Prepared]]) -> bool:
-    """Write the runs of a batch's cases (claimed, so locked, and unchanged since they were read) together, in one
-    savepoint; False when that failed and was undone."""
+    """Write the runs of a batch's cases together, in one savepoint; False when that failed and was undone."""
     if not runs:
         return True
-    now = services.clock.now()
-    started = time.perf_counter()
     try:
         with uow.savepoint():
-            records = uow.cases.save_all([replace(run.record, updated_at=now) for _timer, run in runs])
-            uow.timers.mark_all_fired([timer.id for timer, _run in runs], now)
-            uow.events.reach([timer.case_id for timer, _run in runs])
-            for timer, _run in runs:
-                timer_fired(uow, timer, now)
-            record_steps(uow, [(record, run.case, [(run.result, None)])
-                               for record, (_timer, run) in zip(records, runs, strict=True)], now)
+            written(services, uow, runs)
     except Exception:  # whatever it was, each case is fired again alone, where its own failure is told
         log.warning("a batch of timer firings could not be written together; firing them one by one", exc_info=True)
         return False
+    return True
+
+
+def written(services: Services, uow: UnitOfWork, runs: Sequence[tuple[TimerRow, Prepared]]) -> None:
+    """Write runs of claimed cases (locked, and unchanged since they were read): a statement or two per table."""
+    now = services.clock.now()
+    started = time.perf_counter()
+    records = uow.cases.save_all([replace(run.record, updated_at=now) for _timer, run in runs])
+    uow.timers.mark_all_fired([timer.id for timer, _run in runs], now)
+    uow.events.reach([timer.case_id for timer, _run in runs])
+    for timer, _run in runs:
+        timer_fired(uow, timer, now)
+    record_steps(uow, [(record, run.case, [(run.result, None)])
+                       for record, (_timer, run) in zip(records, runs, strict=True)], now)
     share = (time.perf_counter() - started) / len(runs)
     for _timer, run in runs:
         latency.observe(run.seconds + share)
-    return True
 
 
 def one_by_one(services: Services, uow: UnitOfWork, timers: Sequence[TimerRow]) -> tuple[int, list[Failure]]:
@@ -112,23 +116,10 @@ def one_by_one(services: Services, uow: UnitOfWork, timers: Sequence[TimerRow]) 
     for timer in timers:
         try:
             with uow.savepoint():
-                fire(services, uow, timer)
+                written(services, uow, [(timer, run(services, uow, timer))])
             moved += 1
         except WorkflowFailed as failure:  # undone with its savepoint; marked by the caller, in its own transaction
             failed.append((timer.case_id, failure))
         except Conflict:
             continue  # fired meanwhile by a step that did not queue on the case's lock: nothing left to do
     return moved, failed
-
-
-def fire(services: Services, uow: UnitOfWork, timer: TimerRow) -> None:
-    """Fire one claimed timer: run its case on from the clock's time and record the step."""
-    now = services.clock.now()
-    with latency.timed():
-        record = uow.cases.get(timer.case_id, for_update=True)
-        case = Case.restore(services.process_of(uow, record), services.catalogue, record.state)
-        result = case.advance(services.clock)
-        record = save(uow, record, case, now)
-        uow.timers.mark_fired(timer.id, now)
-        timer_fired(uow, timer, now)
-        record_step(uow, record, case, [(result, None)], now)

@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -194,14 +194,7 @@ class SqlTimerRepository:
         passed over, never waited on (no worker waits while holding a timer a step on that case must change).
         SQLite: BEGIN IMMEDIATE already serialises every transaction.
         """
-        stmt = (
-            select(Timer)
-            .join(Case, Case.id == Timer.case_id)
-            # a suspended, terminated or errored case fires nothing until an administrator resumes or retries it
-            .where(Timer.fired_at.is_(None), Timer.due_at <= now, Case.status == "open", Case.error.is_(None))
-            .order_by(Timer.due_at, Timer.id)
-            .limit(limit)
-        )
+        stmt = _firable(limit).where(Timer.due_at <= now)
         if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True, of=[Timer.__table__, Case.__table__])
         return [_timer(r) for r in fresh(self.session, stmt)]
@@ -210,14 +203,7 @@ class SqlTimerRepository:
         """Pending timers falling due after `after` and by `until` on cases that will fire them (open, not in
         error), soonest first; nothing is locked (the worker prepares these firings ahead, engine.casework.readahead).
         """
-        stmt = (
-            select(Timer)
-            .join(Case, Case.id == Timer.case_id)
-            .where(Timer.fired_at.is_(None), Timer.due_at > after, Timer.due_at <= until, Case.status == "open",
-                   Case.error.is_(None))
-            .order_by(Timer.due_at, Timer.id)
-            .limit(limit)
-        )
+        stmt = _firable(limit).where(Timer.due_at > after, Timer.due_at <= until)
         return [_timer(r) for r in fresh(self.session, stmt, autoflush=False)]
 
     def mark_fired(self, timer_id: str, at: datetime) -> None:
@@ -274,6 +260,14 @@ class SqlTimerRepository:
                        or_(*reach))
                 .order_by(Timer.due_at, Timer.id))
         return [_timer(r) for r in fresh(self.session, stmt)]
+
+
+def _firable(limit: int) -> Select[Timer]:
+    """Pending timers of cases that fire them, soonest first: a suspended, terminated or errored case fires nothing
+    until an administrator resumes or retries it."""
+    return (select(Timer).join(Case, Case.id == Timer.case_id)
+            .where(Timer.fired_at.is_(None), Case.status == "open", Case.error.is_(None))
+            .order_by(Timer.due_at, Timer.id).limit(limit))
 
 
 def _values(row: TimerRow) -> dict[str, object]:

@@ -111,20 +111,14 @@ def test_a_case_failing_inside_a_batch_is_undone_alone_and_the_others_of_its_bat
         simple: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     cases = [asked(simple) for _ in range(3)]
     doomed = cases[1]
-    real, real_batch = timers.record_step, timers.record_steps
+    real = timers.record_steps
 
-    def failing_after_writing(uow: Any, record: Any, *args: Any) -> None:
-        real(uow, record, *args)  # its state, timer, notices and events are written, then the step fails
-        if record.id == doomed:
-            raise WorkflowFailed("a diagram expression failed", "escalate")
-
-    def batch_failing_after_writing(uow: Any, stepped: Any, now: Any) -> None:
-        real_batch(uow, stepped, now)  # the batch is written, then fails: undone, and each case fired alone
+    def failing_after_writing(uow: Any, stepped: Any, now: Any) -> None:
+        real(uow, stepped, now)  # written, then the step fails: the batch is undone and each case fired alone
         if any(record.id == doomed for record, _case, _steps in stepped):
             raise WorkflowFailed("a diagram expression failed", "escalate")
 
-    monkeypatch.setattr(timers, "record_step", failing_after_writing)
-    monkeypatch.setattr(timers, "record_steps", batch_failing_after_writing)
+    monkeypatch.setattr(timers, "record_steps", failing_after_writing)
     later(simple, timedelta(weeks=7))
 
     assert fire_due_timers(simple, batch=3) == 2, "two of the three cases moved on, in one transaction"
