@@ -126,6 +126,7 @@ def served(served_database: tuple[str, str], tmp_path_factory: pytest.TempPathFa
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_until_healthy(base, {"gunicorn": web, "the timer worker": worker}, log_path)
+            _wait_for_web_processes(web.pid, 2, log_path)
             yield Served(base, port, web.pid, log_path, reference)
         finally:
             _stop(worker)
@@ -146,6 +147,17 @@ def _wait_until_healthy(base: str, processes: dict[str, subprocess.Popen[bytes]]
             pass
         time.sleep(0.1)
     pytest.fail(f"/health did not answer 200 within {DEADLINE_SECONDS:.0f} s:\n{log.read_text()}")
+
+
+def _wait_for_web_processes(master: int, count: int, log: Path) -> None:
+    """Wait until gunicorn has forked `count` web processes: the first one can answer /health before the master
+    has forked the next (a CI run met one of two)."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while len(_worker_processes(master)) < count:
+        if time.monotonic() > deadline:
+            pytest.fail(f"gunicorn did not start {count} web processes within {DEADLINE_SECONDS:.0f} s:\n"
+                        f"{log.read_text()}")
+        time.sleep(0.05)
 
 
 def _signed_in(base: str, session: requests.Session, person: str = PERSON, password: str = PASSWORD,
